@@ -1,0 +1,60 @@
+"""``python -m emulator --estate FILE --port N [knobs]``: serve until killed.
+
+Prints exactly one line, ``emulator listening on http://127.0.0.1:N``, once the port is bound.
+"""
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+
+from . import DEMO_ESTATE, Emulator, Knobs
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m emulator", description="Local Tencent Cloud API emulator")
+    p.add_argument("--estate", default=str(DEMO_ESTATE), help="estate JSON file (default: the demo estate)")
+    p.add_argument("--host", default="127.0.0.1", help="loopback address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=0, help="port (default 0 = any free port)")
+    p.add_argument("--task-seconds", type=float, default=Knobs.task_seconds)
+    p.add_argument("--latency", type=float, default=0.0, help="seconds added to every reply")
+    p.add_argument("--error-rate", type=float, default=0.0)
+    p.add_argument("--drop-reply-rate", type=float, default=0.0)
+    p.add_argument("--drop-reply-mode", choices=("close", "http502"), default="close")
+    p.add_argument("--busy-rate", type=float, default=0.0)
+    p.add_argument("--task-fail-rate", type=float, default=0.0)
+    p.add_argument("--not-bound-as-failure", action="store_true")
+    p.add_argument("--rate-limit", type=int, default=Knobs.rate_limit_per_second, help="requests/s per action; 0 = off")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--fault-actions", default="", help="comma-separated Action or service:Action names (default all)")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    knobs = Knobs(
+        task_seconds=args.task_seconds, latency_seconds=args.latency, error_rate=args.error_rate,
+        drop_reply_rate=args.drop_reply_rate, drop_reply_mode=args.drop_reply_mode, busy_rate=args.busy_rate,
+        task_fail_rate=args.task_fail_rate, not_bound_as_failure=args.not_bound_as_failure,
+        rate_limit_per_second=args.rate_limit, seed=args.seed,
+        fault_actions=frozenset(a.strip() for a in args.fault_actions.split(",") if a.strip()),
+    )
+    emu = Emulator.from_file(args.estate, knobs=knobs, host=args.host, port=args.port)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    from .server import make_server
+
+    emu._server = make_server(emu, emu.host, emu.port)
+    emu.port = emu._server.server_address[1]
+    emu.endpoint = f"http://{emu.host}:{emu.port}"
+    print(f"emulator listening on {emu.endpoint}", flush=True)
+    try:
+        emu.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        emu._server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,362 @@
+"""The :class:`Emulator`: state, request pipeline and the Python API tests use.
+
+Request pipeline (each step can end the request with an API error, HTTP 200):
+
+1. transport: POST with ``Content-Type: application/json`` (the SDK's TC3 POST shape);
+2. ``Authorization`` parsed → ``AuthFailure.InvalidAuthorization``; SecretId looked up →
+   ``AuthFailure.SecretIdNotFound``; ``X-TC-Timestamp`` within ``max_clock_skew_seconds`` →
+   ``AuthFailure.SignatureExpire``; signature recomputed (:mod:`emulator.signing`) →
+   ``AuthFailure.SignatureFailure``; session token compared → ``AuthFailure.TokenFailure``;
+3. product from the credential scope → ``NoSuchProduct``; ``X-TC-Version`` → ``NoSuchVersion``;
+   ``X-TC-Action`` → ``InvalidAction``; ``X-TC-Region`` (regional products) → ``MissingParameter`` /
+   ``UnsupportedRegion``;
+4. rate limit per (service, action) → ``RequestLimitExceeded``;
+5. random ``InternalError`` (``error_rate``), before anything is applied;
+6. body checked against the SDK request model (:mod:`emulator.strict`);
+7. the action handler runs under the emulator lock, after due tasks are settled;
+8. the reply is checked against the SDK response model (a mismatch is an emulator bug, answered
+   ``InternalError`` so tests notice); writes may then lose their reply (``drop_reply_rate``).
+"""
+from __future__ import annotations
+
+import copy
+import json
+import random
+import sys
+import threading
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import errors as E
+from .errors import ApiError
+from .estate import Estate
+from .faults import Knobs, RateLimiter
+from .services import SERVICES, Ctx
+from .signing import matches, parse_authorization, signature, utc_date
+from .strict import check_request, model_class, reply_problems
+from .tasks import TaskBoard
+
+# Public regions (cloud.tencent.com/document/api/213/15692 "地域列表"); regions of the estate are added.
+KNOWN_REGIONS = frozenset({
+    "ap-guangzhou", "ap-shanghai", "ap-nanjing", "ap-beijing", "ap-chengdu", "ap-chongqing", "ap-hongkong",
+    "ap-taipei", "ap-singapore", "ap-jakarta", "ap-seoul", "ap-tokyo", "ap-mumbai", "ap-bangkok",
+    "na-siliconvalley", "na-ashburn", "na-toronto", "sa-saopaulo", "eu-frankfurt", "eu-moscow",
+    "ap-shanghai-fsi", "ap-shenzhen-fsi", "ap-beijing-fsi",
+})
+
+
+@dataclass
+class CallRecord:
+    """One API request as the emulator saw it (admin ``GET /_emulator/calls`` lists these)."""
+
+    service: str
+    action: str
+    version: str
+    params: dict
+    response: dict
+    error_code: str | None
+    at: float
+    dropped: bool = False
+    request_id: str = ""
+    region: str = ""
+
+
+@dataclass
+class Reply:
+    """What the HTTP layer must send: ``drop`` closes the connection without any reply."""
+
+    status: int
+    body: bytes = b""
+    drop: bool = False
+    delay: float = 0.0
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class Emulator:
+    """A local Tencent Cloud API 3.0 endpoint over an in-memory estate.
+
+    ``Emulator(estate_dict_or_Estate, knobs=Knobs(...))`` or ``Emulator.from_file(path, knobs=...)``;
+    ``start()`` serves on 127.0.0.1 (``port=0`` picks a free port) in a daemon thread.
+    """
+
+    def __init__(self, estate: dict[str, Any] | Estate, knobs: Knobs | None = None, *,
+                 host: str = "127.0.0.1", port: int = 0) -> None:
+        self._estate = estate if isinstance(estate, Estate) else Estate.from_dict(copy.deepcopy(estate))
+        self._knobs = knobs or Knobs()
+        self._rng = random.Random(self._knobs.seed)
+        self._lock = threading.RLock()
+        self._tasks = TaskBoard()
+        self._limiter = RateLimiter()
+        self._calls: list[CallRecord] = []
+        self._msg_seq = 281474976710656
+        self._server = None
+        self._thread: threading.Thread | None = None
+        self.host = host
+        self.port = port
+        self.endpoint: str | None = None
+
+    @classmethod
+    def from_file(cls, path: str | Path, knobs: Knobs | None = None, **kwargs: Any) -> "Emulator":
+        with open(path, encoding="utf-8") as fh:
+            return cls(json.load(fh), knobs=knobs, **kwargs)
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> str:
+        """Serve in a daemon thread; returns ``self.endpoint`` (``http://127.0.0.1:PORT``)."""
+        from .server import make_server
+
+        if self._server is not None:
+            return self.endpoint or ""
+        self._server = make_server(self, self.host, self.port)
+        self.port = self._server.server_address[1]
+        self.endpoint = f"http://{self.host}:{self.port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02},
+                                        name="tencent-emulator", daemon=True)
+        self._thread.start()
+        return self.endpoint
+
+    def serve_forever(self) -> None:
+        """Serve in the calling thread (used by ``python -m emulator``)."""
+        from .server import make_server
+
+        if self._server is None:
+            self._server = make_server(self, self.host, self.port)
+            self.port = self._server.server_address[1]
+            self.endpoint = f"http://{self.host}:{self.port}"
+        self._server.serve_forever()
+
+    def stop(self) -> None:
+        if self._server is None:
+            return
+        if self._thread is not None:
+            self._server.shutdown()
+            self._thread.join(timeout=5)
+        self._server.server_close()
+        self._server = None
+        self._thread = None
+
+    def __enter__(self) -> "Emulator":
+        self.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------ Python API
+    @property
+    def host_port(self) -> str:
+        """``127.0.0.1:PORT``, the value for ``HttpProfile(endpoint=...)``."""
+        return f"{self.host}:{self.port}"
+
+    @property
+    def credentials(self) -> tuple[str, str, str | None]:
+        c = self._estate.credentials[0]
+        return c.secret_id, c.secret_key, c.token
+
+    @property
+    def knobs(self) -> Knobs:
+        return self._knobs
+
+    def set_knobs(self, **changes: Any) -> Knobs:
+        """Change knobs at runtime (unknown names raise ``ValueError``); a new ``seed`` re-seeds."""
+        with self._lock:
+            new = self._knobs.updated(**changes)
+            new.validate()
+            self._knobs = new
+            if "seed" in changes:
+                self._rng = random.Random(new.seed)
+            return new
+
+    @property
+    def calls(self) -> list[CallRecord]:
+        with self._lock:
+            return list(self._calls)
+
+    def clear_calls(self) -> None:
+        with self._lock:
+            self._calls.clear()
+
+    def count(self, action: str, service: str | None = None) -> int:
+        with self._lock:
+            return sum(1 for c in self._calls if c.action == action and (service is None or c.service == service))
+
+    def bindings(self, instance_or_ip: str) -> list[dict[str, Any]]:
+        """Current bindings of a CVM/ECM instance (any of its IPs, in its VPC) or of a bare IP."""
+        with self._lock:
+            self._settle()
+            inst = self._estate.instances.get(instance_or_ip)
+            if inst is not None:
+                ips, kind, vpc = set(inst.private_ips), ("ecm" if inst.kind == "ecm" else "clb"), inst.vpc_id
+            else:
+                ips, kind, vpc = {instance_or_ip}, None, None
+            out = []
+            for lb, listener, location_id, t in self._estate.iter_bindings():
+                if t.ip in ips and (kind is None or lb.kind == kind) and (vpc is None or t.vpc_id == vpc):
+                    out.append({"loadBalancerId": lb.lb_id, "listenerId": listener.listener_id,
+                                "locationId": location_id, "port": t.port, "privateIp": t.ip, "weight": t.weight})
+            return out
+
+    def messages(self, queue: str) -> list[dict[str, Any]]:
+        with self._lock:
+            q = self._estate.queues.get(queue)
+            if q is None:
+                raise KeyError(f"no queue {queue!r} in the estate")
+            return [dict(m) for m in q.messages]
+
+    def lifecycle_results(self) -> list[dict[str, Any]]:
+        """Lifecycle actions and their outcome; ``completions`` counts CompleteLifecycleAction calls
+        that reached the action (the accepted one plus any refused with ``LifecycleActionResultHasSet``)."""
+        with self._lock:
+            return [{"lifecycleHookId": a.hook_id, "instanceId": a.instance_id, "token": a.token,
+                     "result": a.result, "completions": a.completions} for a in self._estate.lifecycle_actions]
+
+    def lock_load_balancer(self, lb_id: str, seconds: float) -> None:
+        """Simulate another party's task on ``lb_id`` for ``seconds``."""
+        with self._lock:
+            if lb_id not in self._estate.load_balancers:
+                raise KeyError(f"no load balancer {lb_id!r} in the estate")
+            self._tasks.lock(lb_id, seconds, self._now())
+
+    def tasks(self) -> list[dict[str, Any]]:
+        with self._lock:
+            self._settle()
+            return self._tasks.snapshot(self._now())
+
+    def state(self) -> dict[str, Any]:
+        """Snapshot: the estate (in the estate-file format), tasks and knobs."""
+        with self._lock:
+            self._settle()
+            snap = self._estate.to_dict()
+            snap["tasks"] = self._tasks.snapshot(self._now())
+            snap["knobs"] = self._knobs.to_dict()
+            snap["endpoint"] = self.endpoint
+            return snap
+
+    def calls_as_dicts(self) -> list[dict[str, Any]]:
+        return [asdict(c) for c in self.calls]
+
+    # ------------------------------------------------------------------ internals used by services
+    def _roll(self, rate: float) -> bool:
+        return rate > 0 and self._rng.random() < rate
+
+    @staticmethod
+    def _now() -> float:
+        return time.monotonic()
+
+    @staticmethod
+    def _wall() -> float:
+        return time.time()
+
+    def _next_msg_id(self) -> int:
+        self._msg_seq += 1
+        return self._msg_seq
+
+    def _settle(self) -> None:
+        self._tasks.settle(self._now())
+
+    # ------------------------------------------------------------------ request pipeline
+    def handle_api(self, method: str, path: str, query: str, headers: dict[str, str], body: bytes) -> Reply:
+        """Run one API request through the pipeline; ``headers`` keyed lower-case."""
+        request_id = str(uuid.uuid4())
+        action = headers.get("x-tc-action", "")
+        version = headers.get("x-tc-version", "")
+        region = headers.get("x-tc-region", "")
+        auth = parse_authorization(headers.get("authorization"))
+        service = auth.service if auth else ""
+        params: dict[str, Any] = {}
+        with self._lock:
+            knobs = self._knobs
+            delay = knobs.latency_seconds
+            try:
+                spec, action_spec = self._admit(method, path, query, headers, body, auth, action, version, region)
+                try:
+                    params = json.loads(body.decode("utf-8") or "{}")
+                except (UnicodeDecodeError, ValueError):
+                    raise ApiError(E.INVALID_PARAMETER, "The request body is not valid JSON.") from None
+                if knobs.applies_to(service, action) and self._roll(knobs.error_rate):
+                    raise E.internal_error()
+                models = spec.models
+                check_request(model_class(models, f"{action}Request"), params)
+                self._settle()
+                ctx = Ctx(self, service, action, region, request_id, self._now())
+                result = action_spec.handler(ctx, params)
+                response = dict(result)
+                response["RequestId"] = request_id
+                problems = reply_problems(model_class(models, f"{action}Response"), response)
+                if problems:
+                    print(f"emulator: reply of {service}.{action} does not fit the SDK model: {problems}", file=sys.stderr)
+                    raise ApiError(E.INTERNAL_ERROR, f"emulator bug: reply does not fit the SDK model: {problems}")
+            except ApiError as err:
+                response = {"Error": {"Code": err.code, "Message": err.message}, "RequestId": request_id}
+                self._record(service, action, version, params, response, err.code, request_id, region)
+                return Reply(200, _json({"Response": response}), delay=delay)
+            dropped = (action_spec.write and knobs.applies_to(service, action) and self._roll(knobs.drop_reply_rate))
+            self._record(service, action, version, params, response, None, request_id, region, dropped)
+            if dropped:
+                if knobs.drop_reply_mode == "http502":
+                    return Reply(502, b"<html><body>502 Bad Gateway</body></html>", delay=delay,
+                                 headers={"Content-Type": "text/html"})
+                return Reply(0, drop=True, delay=delay)
+            return Reply(200, _json({"Response": response}), delay=delay)
+
+    def _admit(self, method, path, query, headers, body, auth, action, version, region):
+        """Steps 1–4 of the pipeline; returns the service and action specs."""
+        if method != "POST" or not headers.get("content-type", "").lower().startswith("application/json"):
+            raise ApiError(E.INVALID_PARAMETER,
+                           "The emulator accepts POST with Content-Type application/json (TC3-HMAC-SHA256) only.")
+        if auth is None:
+            raise ApiError(E.AUTH_INVALID_AUTHORIZATION,
+                           "The Authorization header does not follow the TC3-HMAC-SHA256 standard.")
+        cred = self._estate.credential(auth.secret_id)
+        if cred is None:
+            raise ApiError(E.AUTH_SECRET_ID_NOT_FOUND, "The SecretId is not found, please ensure that your SecretId is correct.")
+        raw_ts = headers.get("x-tc-timestamp", "")
+        try:
+            ts = int(raw_ts)
+        except ValueError:
+            raise ApiError(E.MISSING_PARAMETER if not raw_ts else E.INVALID_PARAMETER,
+                           "The request requires a valid `X-TC-Timestamp`.") from None
+        now = int(self._wall())
+        if abs(now - ts) > self._knobs.max_clock_skew_seconds:
+            raise ApiError(E.AUTH_SIGNATURE_EXPIRE,
+                           f"Signature expired. Timestamp is {ts}, server time is {now}, "
+                           f"the gap exceeds {self._knobs.max_clock_skew_seconds} seconds.")
+        expected = signature(cred.secret_key, method=method, uri=path, query=query, headers=headers,
+                             signed_headers=auth.signed_headers, payload=body, timestamp=raw_ts,
+                             date=auth.date, service=auth.service)
+        if auth.date != utc_date(ts) or not matches(expected, auth.signature):
+            raise ApiError(E.AUTH_SIGNATURE_FAILURE,
+                           "The provided credentials could not be validated. Please check your signature is correct.")
+        if (headers.get("x-tc-token") or None) != cred.token:
+            raise ApiError(E.AUTH_TOKEN_FAILURE, "The session token is invalid.")
+        spec = SERVICES.get(auth.service)
+        if spec is None:
+            raise ApiError(E.NO_SUCH_PRODUCT, f"The product `{auth.service}` does not exist (or is not emulated).")
+        if version != spec.version:
+            raise ApiError(E.NO_SUCH_VERSION, f"The requested version `{version}` of service `{spec.name}` does not exist.")
+        action_spec = spec.actions.get(action)
+        if action_spec is None:
+            raise ApiError(E.INVALID_ACTION, f"The requested action `{action}` does not exist (or is not emulated).")
+        if spec.region_required:
+            if not region:
+                raise E.missing("Region")
+            if region not in KNOWN_REGIONS | self._estate.regions():
+                raise ApiError(E.UNSUPPORTED_REGION, f"The region `{region}` is not supported.")
+        limit = self._knobs.rate_limit_per_second
+        admitted, seen = self._limiter.admit((spec.name, action), self._now(), limit)
+        if not admitted:
+            raise ApiError(E.REQUEST_LIMIT_EXCEEDED,
+                           f"Your current request times equals to `{seen}` in a second, which exceeds the "
+                           f"frequency limit `{limit}` for a second. Please reduce the frequency of calls.")
+        return spec, action_spec
+
+    def _record(self, service, action, version, params, response, code, request_id, region, dropped=False) -> None:
+        self._calls.append(CallRecord(service, action, version, params if isinstance(params, dict) else {},
+                                      response, code, self._wall(), dropped, request_id, region))
+
+
+def _json(data: Any) -> bytes:
+    return json.dumps(data, ensure_ascii=False).encode("utf-8")

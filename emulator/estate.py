@@ -1,0 +1,597 @@
+"""The emulated estate: credentials, instances, load balancers and their bindings, Auto Scaling
+lifecycle actions and activities, and TDMQ-CMQ queues.
+
+It is loaded from a JSON document (format in ``emulator/README.md``), validated strictly (a typo
+in an estate file should fail loudly, not produce a silently different cloud), and held in plain
+dataclasses. The :class:`~emulator.core.Emulator` guards it with one lock; nothing here is
+thread-safe on its own.
+"""
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+L7_PROTOCOLS = frozenset({"HTTP", "HTTPS"})
+L4_PROTOCOLS = frozenset({"TCP", "UDP", "TCP_SSL", "QUIC"})
+
+# Id shapes: 8 lower-case letters/digits after the prefix (CVM doc "ins-xxxxxxxx", CLB "lb-12345678",
+# "lbl-12345678", "loc-12345678", ECM "ein-xxxxxxxx", AS "ash-"/"asg-"/"asa-xxxxxxxx").
+ID_RE = {
+    "ins": re.compile(r"^ins-[a-z0-9]{8}$"),
+    "ein": re.compile(r"^ein-[a-z0-9]{8}$"),
+    "lb": re.compile(r"^lb-[a-z0-9]{8}$"),
+    "lbl": re.compile(r"^lbl-[a-z0-9]{8}$"),
+    "loc": re.compile(r"^loc-[a-z0-9]{8}$"),
+    "ash": re.compile(r"^ash-[a-z0-9]{8}$"),
+    "asg": re.compile(r"^asg-[a-z0-9]{8}$"),
+    "asa": re.compile(r"^asa-[a-z0-9]{8}$"),
+    "vpc": re.compile(r"^vpc-[a-z0-9]{8}$"),
+}
+
+DEFAULT_TIME = "2024-01-01 00:00:00"
+
+
+class EstateError(ValueError):
+    """The estate document is malformed; the message names the offending path."""
+
+
+@dataclass
+class Credential:
+    secret_id: str
+    secret_key: str
+    token: str | None = None
+
+
+@dataclass
+class Instance:
+    """A CVM (``kind="cvm"``) or ECM (``kind="ecm"``) instance.
+
+    ``private_ips`` are the primary NIC's private IPs, primary first (CVM
+    ``Instance.PrivateIpAddresses``: "实例主网卡的内网IP列表"); binding by ``InstanceId`` means the
+    first one.
+    """
+
+    instance_id: str
+    kind: str
+    vpc_id: str
+    private_ips: list[str]
+    state: str = "RUNNING"
+    region: str = ""
+    subnet_id: str = ""
+    name: str = ""
+    zone: str = ""
+
+    @property
+    def primary_ip(self) -> str:
+        return self.private_ips[0]
+
+
+@dataclass
+class Target:
+    """A bound backend: ``type`` "cvm" (bound by InstanceId) or "eni" (bound by IP)."""
+
+    type: str
+    ip: str
+    port: int
+    weight: int
+    vpc_id: str
+    instance_id: str | None = None
+    registered_time: str = DEFAULT_TIME
+
+    def key(self) -> tuple[str, int]:
+        return (self.ip, self.port)
+
+
+@dataclass
+class Rule:
+    location_id: str
+    domain: str
+    url: str
+    targets: list[Target] = field(default_factory=list)
+
+
+@dataclass
+class Listener:
+    listener_id: str
+    protocol: str
+    port: int
+    end_port: int | None = None
+    name: str = ""
+    targets: list[Target] = field(default_factory=list)
+    rules: list[Rule] = field(default_factory=list)
+
+    @property
+    def is_l7(self) -> bool:
+        return self.protocol in L7_PROTOCOLS
+
+    def rule(self, location_id: str) -> Rule | None:
+        return next((r for r in self.rules if r.location_id == location_id), None)
+
+    def rule_by_domain_url(self, domain: str, url: str) -> Rule | None:
+        return next((r for r in self.rules if r.domain == domain and r.url == url), None)
+
+    def target_lists(self) -> Iterator[tuple[str | None, list[Target]]]:
+        """``(location_id, targets)`` for the listener itself (L4) or each rule (L7)."""
+        if self.is_l7:
+            for rule in self.rules:
+                yield rule.location_id, rule.targets
+        else:
+            yield None, self.targets
+
+
+@dataclass
+class LoadBalancer:
+    """A CLB (``kind="clb"``) or ECM (``kind="ecm"``) load balancer."""
+
+    lb_id: str
+    kind: str
+    vpc_id: str
+    vip: str
+    region: str
+    listeners: list[Listener] = field(default_factory=list)
+    forward: int = 1
+    name: str = ""
+    lb_type: str = "INTERNAL"
+    subnet_id: str = ""
+    create_time: str = DEFAULT_TIME
+
+    def listener(self, listener_id: str) -> Listener | None:
+        return next((l for l in self.listeners if l.listener_id == listener_id), None)
+
+    def target_count(self) -> int:
+        return sum(len(ts) for l in self.listeners for _, ts in l.target_lists())
+
+
+@dataclass
+class LifecycleAction:
+    hook_id: str
+    group_id: str
+    instance_id: str
+    token: str
+    result: str | None = None
+    transition: str = "INSTANCE_TERMINATING"
+    completions: int = 0
+
+
+@dataclass
+class Activity:
+    activity_id: str
+    group_id: str
+    activity_type: str
+    status_code: str
+    related: list[tuple[str, str]] = field(default_factory=list)
+    cause: str = ""
+    description: str = ""
+    status_message: str = ""
+    start_time: str = "2024-01-01T00:00:00Z"
+    end_time: str = "2024-01-01T00:01:00Z"
+    created_time: str = "2024-01-01T00:00:00Z"
+
+
+@dataclass
+class Queue:
+    """A TDMQ-for-CMQ queue. Limits from ``CreateCmqQueueRequest`` (facts §3.3)."""
+
+    name: str
+    msg_retention_seconds: int = 3600
+    max_msg_size: int = 1048576
+    messages: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class Estate:
+    region: str
+    credentials: list[Credential]
+    instances: dict[str, Instance]
+    load_balancers: dict[str, LoadBalancer]
+    lifecycle_actions: list[LifecycleAction]
+    activities: dict[str, Activity]
+    queues: dict[str, Queue]
+    vpc_numbers: dict[str, int]
+
+    # ----------------------------------------------------------------- loading
+    @classmethod
+    def from_dict(cls, doc: dict[str, Any]) -> "Estate":
+        return _Loader(doc).load()
+
+    # ----------------------------------------------------------------- queries
+    def credential(self, secret_id: str) -> Credential | None:
+        return next((c for c in self.credentials if c.secret_id == secret_id), None)
+
+    def instance_by_ip(self, ip: str, vpc_id: str, kind: str) -> Instance | None:
+        return next(
+            (i for i in self.instances.values() if i.kind == kind and i.vpc_id == vpc_id and ip in i.private_ips),
+            None,
+        )
+
+    def vpc_number(self, vpc_id: str) -> int:
+        """Numeric VPC id (``LbRsTargets.VpcId`` is typed int in the SDK)."""
+        if vpc_id not in self.vpc_numbers:
+            self.vpc_numbers[vpc_id] = 100000 + len(self.vpc_numbers) + 1
+        return self.vpc_numbers[vpc_id]
+
+    def regions(self) -> set[str]:
+        found = {self.region}
+        found.update(lb.region for lb in self.load_balancers.values() if lb.kind == "clb")
+        found.update(i.region for i in self.instances.values() if i.kind == "cvm")
+        return found
+
+    def iter_bindings(self) -> Iterator[tuple[LoadBalancer, Listener, str | None, Target]]:
+        for lb in self.load_balancers.values():
+            for listener in lb.listeners:
+                for location_id, targets in listener.target_lists():
+                    for target in targets:
+                        yield lb, listener, location_id, target
+
+    # ----------------------------------------------------------------- writes (applied by tasks)
+    def remove_target(self, lb_id: str, listener_id: str, location_id: str | None, ip: str, port: int) -> bool:
+        targets = self._targets(lb_id, listener_id, location_id)
+        if targets is None:
+            return False
+        for i, t in enumerate(targets):
+            if t.ip == ip and t.port == port:
+                del targets[i]
+                return True
+        return False
+
+    def set_weight(self, lb_id: str, listener_id: str, location_id: str | None, ip: str, port: int, weight: int) -> bool:
+        targets = self._targets(lb_id, listener_id, location_id)
+        for t in targets or ():
+            if t.ip == ip and t.port == port:
+                t.weight = weight
+                return True
+        return False
+
+    def _targets(self, lb_id: str, listener_id: str, location_id: str | None) -> list[Target] | None:
+        lb = self.load_balancers.get(lb_id)
+        listener = lb.listener(listener_id) if lb else None
+        if listener is None:
+            return None
+        if listener.is_l7:
+            rule = listener.rule(location_id or "")
+            return rule.targets if rule else None
+        return listener.targets
+
+    # ----------------------------------------------------------------- snapshot
+    def to_dict(self) -> dict[str, Any]:
+        """The current state in the estate file format (reloadable with :meth:`from_dict`)."""
+
+        def target(t: Target, ecm: bool) -> dict[str, Any]:
+            d: dict[str, Any] = {"privateIp": t.ip, "port": t.port, "weight": t.weight}
+            if not ecm:
+                d["type"] = t.type
+            if t.instance_id:
+                d["instanceId"] = t.instance_id
+            return d
+
+        def listener(l: Listener, ecm: bool) -> dict[str, Any]:
+            d: dict[str, Any] = {"listenerId": l.listener_id, "protocol": l.protocol, "port": l.port}
+            if l.end_port:
+                d["endPort"] = l.end_port
+            if l.is_l7:
+                d["rules"] = [
+                    {"locationId": r.location_id, "domain": r.domain, "url": r.url,
+                     "targets": [target(t, ecm) for t in r.targets]}
+                    for r in l.rules
+                ]
+            else:
+                d["targets"] = [target(t, ecm) for t in l.targets]
+            return d
+
+        clbs, ecms = [], []
+        for lb in self.load_balancers.values():
+            d = {"loadBalancerId": lb.lb_id, "vpcId": lb.vpc_id, "vip": lb.vip, "name": lb.name,
+                 "listeners": [listener(l, lb.kind == "ecm") for l in lb.listeners]}
+            if lb.kind == "ecm":
+                d["ecmRegion"] = lb.region
+                ecms.append(d)
+            else:
+                d.update(region=lb.region, forward=lb.forward)
+                clbs.append(d)
+        return {
+            "region": self.region,
+            "credentials": [{"secretId": c.secret_id, "secretKey": "***", "token": "***" if c.token else None}
+                            for c in self.credentials],
+            "instances": [{"instanceId": i.instance_id, "vpcId": i.vpc_id, "privateIps": list(i.private_ips),
+                           "state": i.state, "region": i.region}
+                          for i in self.instances.values() if i.kind == "cvm"],
+            "ecmInstances": [{"instanceId": i.instance_id, "vpcId": i.vpc_id, "privateIps": list(i.private_ips),
+                              "state": i.state, "ecmRegion": i.region}
+                             for i in self.instances.values() if i.kind == "ecm"],
+            "loadBalancers": clbs,
+            "ecmLoadBalancers": ecms,
+            "lifecycleActions": [{"lifecycleHookId": a.hook_id, "autoScalingGroupId": a.group_id,
+                                  "instanceId": a.instance_id, "lifecycleActionToken": a.token,
+                                  "result": a.result, "completions": a.completions}
+                                 for a in self.lifecycle_actions],
+            "activities": [{"activityId": a.activity_id, "autoScalingGroupId": a.group_id,
+                            "activityType": a.activity_type, "statusCode": a.status_code,
+                            "relatedInstances": [{"instanceId": i, "instanceStatus": s} for i, s in a.related]}
+                           for a in self.activities.values()],
+            "queues": [{"name": q.name, "messages": len(q.messages)} for q in self.queues.values()],
+        }
+
+
+class _Loader:
+    """Strict estate-document parser: unknown keys and bad values raise :class:`EstateError`."""
+
+    TOP = {"region", "credentials", "instances", "ecmInstances", "loadBalancers", "ecmLoadBalancers",
+           "lifecycleActions", "activities", "queues", "vpcNumericIds", "description"}
+
+    def __init__(self, doc: dict[str, Any]) -> None:
+        self.doc = doc
+
+    def load(self) -> Estate:
+        doc = self.doc
+        if not isinstance(doc, dict):
+            raise EstateError("estate: must be a JSON object")
+        self._keys(doc, self.TOP, "estate")
+        region = self._str(doc, "region", "estate", default="ap-guangzhou")
+        creds = [self._credential(c, f"credentials[{i}]") for i, c in enumerate(self._list(doc, "credentials", "estate"))]
+        if not creds:
+            raise EstateError("credentials: at least one credential is required")
+        instances: dict[str, Instance] = {}
+        for i, raw in enumerate(self._list(doc, "instances", "estate", required=False)):
+            inst = self._instance(raw, f"instances[{i}]", "cvm", region)
+            self._unique(instances, inst.instance_id, f"instances[{i}]")
+            instances[inst.instance_id] = inst
+        for i, raw in enumerate(self._list(doc, "ecmInstances", "estate", required=False)):
+            inst = self._instance(raw, f"ecmInstances[{i}]", "ecm", region)
+            self._unique(instances, inst.instance_id, f"ecmInstances[{i}]")
+            instances[inst.instance_id] = inst
+        estate = Estate(region, creds, instances, {}, [], {}, {}, {})
+        numeric = doc.get("vpcNumericIds") or {}
+        if not isinstance(numeric, dict) or not all(isinstance(v, int) and not isinstance(v, bool) for v in numeric.values()):
+            raise EstateError("vpcNumericIds: must map vpc ids to integers")
+        estate.vpc_numbers.update(numeric)
+        for i, raw in enumerate(self._list(doc, "loadBalancers", "estate", required=False)):
+            lb = self._lb(raw, f"loadBalancers[{i}]", "clb", estate)
+            self._unique(estate.load_balancers, lb.lb_id, f"loadBalancers[{i}]")
+            estate.load_balancers[lb.lb_id] = lb
+        for i, raw in enumerate(self._list(doc, "ecmLoadBalancers", "estate", required=False)):
+            lb = self._lb(raw, f"ecmLoadBalancers[{i}]", "ecm", estate)
+            self._unique(estate.load_balancers, lb.lb_id, f"ecmLoadBalancers[{i}]")
+            estate.load_balancers[lb.lb_id] = lb
+        for vpc in sorted({x.vpc_id for x in list(instances.values()) + list(estate.load_balancers.values())}):
+            estate.vpc_number(vpc)
+        for i, raw in enumerate(self._list(doc, "lifecycleActions", "estate", required=False)):
+            estate.lifecycle_actions.append(self._lifecycle(raw, f"lifecycleActions[{i}]"))
+        for i, raw in enumerate(self._list(doc, "activities", "estate", required=False)):
+            act = self._activity(raw, f"activities[{i}]")
+            self._unique(estate.activities, act.activity_id, f"activities[{i}]")
+            estate.activities[act.activity_id] = act
+        for i, raw in enumerate(self._list(doc, "queues", "estate", required=False)):
+            q = self._queue(raw, f"queues[{i}]")
+            self._unique(estate.queues, q.name, f"queues[{i}]")
+            estate.queues[q.name] = q
+        return estate
+
+    # -- pieces
+    def _credential(self, raw: Any, path: str) -> Credential:
+        self._obj(raw, path)
+        self._keys(raw, {"secretId", "secretKey", "token"}, path)
+        token = raw.get("token")
+        if token is not None and not isinstance(token, str):
+            raise EstateError(f"{path}.token: must be a string or null")
+        return Credential(self._str(raw, "secretId", path), self._str(raw, "secretKey", path), token or None)
+
+    def _instance(self, raw: Any, path: str, kind: str, region: str) -> Instance:
+        self._obj(raw, path)
+        allowed = {"instanceId", "vpcId", "privateIps", "state", "subnetId", "name", "zone"}
+        allowed.add("ecmRegion" if kind == "ecm" else "region")
+        self._keys(raw, allowed, path)
+        iid = self._str(raw, "instanceId", path)
+        self._id(iid, "ein" if kind == "ecm" else "ins", f"{path}.instanceId")
+        ips = raw.get("privateIps")
+        if not isinstance(ips, list) or not ips:
+            raise EstateError(f"{path}.privateIps: must be a non-empty list")
+        for j, ip in enumerate(ips):
+            self._ip(ip, f"{path}.privateIps[{j}]")
+        inst_region = self._str(raw, "ecmRegion", path) if kind == "ecm" else self._str(raw, "region", path, default=region)
+        return Instance(
+            instance_id=iid, kind=kind, vpc_id=self._vpc(raw, path), private_ips=list(ips),
+            state=self._str(raw, "state", path, default="RUNNING"), region=inst_region,
+            subnet_id=self._str(raw, "subnetId", path, default="subnet-" + iid[-8:]),
+            name=self._str(raw, "name", path, default=iid), zone=self._str(raw, "zone", path, default=inst_region + "-1"),
+        )
+
+    def _lb(self, raw: Any, path: str, kind: str, estate: Estate) -> LoadBalancer:
+        self._obj(raw, path)
+        allowed = {"loadBalancerId", "vpcId", "vip", "name", "listeners", "loadBalancerType", "subnetId"}
+        allowed |= {"ecmRegion"} if kind == "ecm" else {"region", "forward"}
+        self._keys(raw, allowed, path)
+        lb_id = self._str(raw, "loadBalancerId", path)
+        self._id(lb_id, "lb", f"{path}.loadBalancerId")
+        vpc = self._vpc(raw, path)
+        region = self._str(raw, "ecmRegion", path) if kind == "ecm" else self._str(raw, "region", path, default=estate.region)
+        forward = raw.get("forward", 1)
+        if forward not in (0, 1):
+            raise EstateError(f"{path}.forward: must be 0 or 1")
+        vip = self._str(raw, "vip", path)
+        self._ip(vip, f"{path}.vip")
+        lb = LoadBalancer(
+            lb_id=lb_id, kind=kind, vpc_id=vpc, vip=vip, region=region, forward=forward,
+            name=self._str(raw, "name", path, default=lb_id),
+            lb_type=self._str(raw, "loadBalancerType", path, default="OPEN" if kind == "ecm" else "INTERNAL"),
+            subnet_id=self._str(raw, "subnetId", path, default=""),
+        )
+        seen: set[str] = set()
+        for j, lraw in enumerate(self._list(raw, "listeners", path, required=False)):
+            listener = self._listener(lraw, f"{path}.listeners[{j}]", lb, estate)
+            if listener.listener_id in seen:
+                raise EstateError(f"{path}.listeners[{j}]: duplicate listenerId {listener.listener_id}")
+            seen.add(listener.listener_id)
+            lb.listeners.append(listener)
+        return lb
+
+    def _listener(self, raw: Any, path: str, lb: LoadBalancer, estate: Estate) -> Listener:
+        self._obj(raw, path)
+        self._keys(raw, {"listenerId", "protocol", "port", "endPort", "name", "targets", "rules"}, path)
+        lid = self._str(raw, "listenerId", path)
+        self._id(lid, "lbl", f"{path}.listenerId")
+        protocol = self._str(raw, "protocol", path).upper()
+        allowed = {"TCP", "UDP"} if lb.kind == "ecm" else L4_PROTOCOLS | L7_PROTOCOLS
+        if protocol not in allowed:
+            raise EstateError(f"{path}.protocol: {protocol} is not one of {sorted(allowed)}")
+        listener = Listener(lid, protocol, self._int(raw, "port", path), raw.get("endPort"),
+                            self._str(raw, "name", path, default=""))
+        if listener.is_l7:
+            if "targets" in raw and raw["targets"]:
+                raise EstateError(f"{path}.targets: {protocol} listeners hold targets only under rules")
+            locs: set[str] = set()
+            for k, rraw in enumerate(self._list(raw, "rules", path, required=False)):
+                rpath = f"{path}.rules[{k}]"
+                self._obj(rraw, rpath)
+                self._keys(rraw, {"locationId", "domain", "url", "targets"}, rpath)
+                loc = self._str(rraw, "locationId", rpath)
+                self._id(loc, "loc", f"{rpath}.locationId")
+                if loc in locs:
+                    raise EstateError(f"{rpath}: duplicate locationId {loc}")
+                locs.add(loc)
+                rule = Rule(loc, self._str(rraw, "domain", rpath), self._str(rraw, "url", rpath))
+                rule.targets = self._targets(rraw, rpath, lb, estate)
+                listener.rules.append(rule)
+        else:
+            if raw.get("rules"):
+                raise EstateError(f"{path}.rules: only HTTP/HTTPS listeners have rules")
+            listener.targets = self._targets(raw, path, lb, estate)
+        return listener
+
+    def _targets(self, raw: dict[str, Any], path: str, lb: LoadBalancer, estate: Estate) -> list[Target]:
+        out: list[Target] = []
+        for k, traw in enumerate(self._list(raw, "targets", path, required=False)):
+            tpath = f"{path}.targets[{k}]"
+            self._obj(traw, tpath)
+            self._keys(traw, {"type", "instanceId", "privateIp", "port", "weight", "vpcId", "registeredTime"}, tpath)
+            kind = "ecm" if lb.kind == "ecm" else "cvm"
+            ttype = self._str(traw, "type", tpath, default="cvm").lower()
+            if ttype not in ("cvm", "eni"):
+                raise EstateError(f"{tpath}.type: must be 'cvm' or 'eni'")
+            vpc = self._str(traw, "vpcId", tpath, default=lb.vpc_id)
+            iid = traw.get("instanceId")
+            ip = traw.get("privateIp")
+            inst = estate.instances.get(iid) if iid else None
+            if iid and (inst is None or inst.kind != kind):
+                raise EstateError(f"{tpath}.instanceId: {iid} is not a {kind.upper()} instance of this estate")
+            if ip is None:
+                if inst is None:
+                    raise EstateError(f"{tpath}: needs privateIp or instanceId")
+                ip = inst.primary_ip
+            self._ip(ip, f"{tpath}.privateIp")
+            if inst is not None and ip not in inst.private_ips:
+                raise EstateError(f"{tpath}.privateIp: {ip} is not an IP of {iid}")
+            if inst is None:
+                inst = estate.instance_by_ip(ip, vpc, kind)
+            if ttype == "cvm" and inst is not None and ip != inst.primary_ip and lb.kind == "clb":
+                raise EstateError(f"{tpath}: a 'cvm' target is bound by InstanceId, i.e. on the primary IP; use type 'eni' for {ip}")
+            weight = traw.get("weight", 10)
+            if not isinstance(weight, int) or not 0 <= weight <= 100:
+                raise EstateError(f"{tpath}.weight: must be an integer in [0, 100]")
+            target = Target(ttype, ip, self._int(traw, "port", tpath), weight, vpc,
+                            inst.instance_id if inst else None,
+                            self._str(traw, "registeredTime", tpath, default=DEFAULT_TIME))
+            if any(t.key() == target.key() for t in out):
+                raise EstateError(f"{tpath}: {ip}:{target.port} is bound twice here")
+            out.append(target)
+        return out
+
+    def _lifecycle(self, raw: Any, path: str) -> LifecycleAction:
+        self._obj(raw, path)
+        self._keys(raw, {"lifecycleHookId", "autoScalingGroupId", "instanceId", "lifecycleActionToken", "result",
+                         "lifecycleTransition"}, path)
+        hook = self._str(raw, "lifecycleHookId", path)
+        self._id(hook, "ash", f"{path}.lifecycleHookId")
+        result = raw.get("result")
+        if result not in (None, "CONTINUE", "ABANDON"):
+            raise EstateError(f"{path}.result: must be null, CONTINUE or ABANDON")
+        return LifecycleAction(hook, self._str(raw, "autoScalingGroupId", path), self._str(raw, "instanceId", path),
+                               self._str(raw, "lifecycleActionToken", path), result,
+                               self._str(raw, "lifecycleTransition", path, default="INSTANCE_TERMINATING"))
+
+    def _activity(self, raw: Any, path: str) -> Activity:
+        self._obj(raw, path)
+        self._keys(raw, {"activityId", "autoScalingGroupId", "activityType", "statusCode", "relatedInstances",
+                         "cause", "description", "statusMessage", "startTime", "endTime", "createdTime"}, path)
+        aid = self._str(raw, "activityId", path)
+        self._id(aid, "asa", f"{path}.activityId")
+        related = []
+        for k, r in enumerate(self._list(raw, "relatedInstances", path, required=False)):
+            rpath = f"{path}.relatedInstances[{k}]"
+            self._obj(r, rpath)
+            self._keys(r, {"instanceId", "instanceStatus"}, rpath)
+            related.append((self._str(r, "instanceId", rpath), self._str(r, "instanceStatus", rpath, default="SUCCESSFUL")))
+        return Activity(
+            aid, self._str(raw, "autoScalingGroupId", path), self._str(raw, "activityType", path),
+            self._str(raw, "statusCode", path), related,
+            cause=self._str(raw, "cause", path, default=""), description=self._str(raw, "description", path, default=""),
+            status_message=self._str(raw, "statusMessage", path, default=""),
+            start_time=self._str(raw, "startTime", path, default="2024-01-01T00:00:00Z"),
+            end_time=self._str(raw, "endTime", path, default="2024-01-01T00:01:00Z"),
+            created_time=self._str(raw, "createdTime", path, default="2024-01-01T00:00:00Z"),
+        )
+
+    def _queue(self, raw: Any, path: str) -> Queue:
+        if isinstance(raw, str):
+            return Queue(raw)
+        self._obj(raw, path)
+        self._keys(raw, {"name", "msgRetentionSeconds", "maxMsgSize"}, path)
+        return Queue(self._str(raw, "name", path), raw.get("msgRetentionSeconds", 3600), raw.get("maxMsgSize", 1048576))
+
+    # -- primitives
+    @staticmethod
+    def _obj(raw: Any, path: str) -> None:
+        if not isinstance(raw, dict):
+            raise EstateError(f"{path}: must be an object")
+
+    @staticmethod
+    def _keys(raw: dict[str, Any], allowed: set[str], path: str) -> None:
+        unknown = set(raw) - allowed
+        if unknown:
+            raise EstateError(f"{path}: unknown key(s) {sorted(unknown)}")
+
+    @staticmethod
+    def _list(raw: dict[str, Any], key: str, path: str, required: bool = True) -> list[Any]:
+        value = raw.get(key)
+        if value is None and not required:
+            return []
+        if not isinstance(value, list):
+            raise EstateError(f"{path}.{key}: must be a list")
+        return value
+
+    @staticmethod
+    def _str(raw: dict[str, Any], key: str, path: str, default: str | None = None) -> str:
+        value = raw.get(key, default)
+        if not isinstance(value, str):
+            raise EstateError(f"{path}.{key}: must be a string")
+        return value
+
+    @staticmethod
+    def _int(raw: dict[str, Any], key: str, path: str) -> int:
+        value = raw.get(key)
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 65535:
+            raise EstateError(f"{path}.{key}: must be an integer port")
+        return value
+
+    @staticmethod
+    def _ip(value: Any, path: str) -> None:
+        try:
+            ipaddress.ip_address(value)
+        except (ValueError, TypeError):
+            raise EstateError(f"{path}: {value!r} is not an IP address") from None
+
+    @staticmethod
+    def _id(value: str, kind: str, path: str) -> None:
+        if not ID_RE[kind].match(value):
+            raise EstateError(f"{path}: {value!r} is not a well-formed {kind}- id ({ID_RE[kind].pattern})")
+
+    def _vpc(self, raw: dict[str, Any], path: str) -> str:
+        vpc = self._str(raw, "vpcId", path)
+        self._id(vpc, "vpc", f"{path}.vpcId")
+        return vpc
+
+    @staticmethod
+    def _unique(existing: dict[str, Any], key: str, path: str) -> None:
+        if key in existing:
+            raise EstateError(f"{path}: duplicate id {key}")

@@ -1,0 +1,110 @@
+"""Knobs (fault injection and timing) and the per-action rate limiter.
+
+All random choices are drawn from one ``random.Random(seed)`` owned by the emulator, so a run
+with the same seed and the same request order replays the same faults.
+"""
+from __future__ import annotations
+
+import collections
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+
+@dataclass
+class Knobs:
+    """Behaviour switches; settable at construction, via ``Emulator.set_knobs`` and ``POST /_emulator/knobs``.
+
+    * ``task_seconds`` – how long a write's task runs before its change is applied.
+    * ``latency_seconds`` – added before every API reply.
+    * ``error_rate`` – fraction of requests answered ``InternalError`` before anything is applied.
+    * ``drop_reply_rate`` – fraction of write requests that are applied and whose reply is then lost
+      (``drop_reply_mode`` ``"close"``: connection closed, the SDK raises ``ClientNetworkError``;
+      ``"http502"``: HTTP 502, the SDK raises ``ServerNetworkError``).
+    * ``busy_rate`` – fraction of load-balancer writes answered "resource in operation".
+    * ``task_fail_rate`` – fraction of tasks that end with status 1 (failed) and change nothing.
+    * ``not_bound_as_failure`` – a target that is not bound puts its listener in ``FailListenerIdSet``
+      (or fails a single-listener write) instead of being silently ignored.
+    * ``rate_limit_per_second`` – admitted requests per (service, action) in any 1 s window; 0 = off.
+      20/s is the documented default of these APIs (facts §5, "默认接口请求频率限制：20次/秒").
+    * ``seed`` – seeds the random generator (re-seeded when changed).
+    * ``fault_actions`` – action names (``"BatchDeregisterTargets"``) or ``"service:Action"``
+      (``"ecm:BatchDeregisterTargets"``) the random faults apply to; empty = every action.
+    * ``max_clock_skew_seconds`` – ``X-TC-Timestamp`` tolerance (SDK ``credential.py``: 300 s).
+    """
+
+    task_seconds: float = 0.05
+    latency_seconds: float = 0.0
+    error_rate: float = 0.0
+    drop_reply_rate: float = 0.0
+    drop_reply_mode: str = "close"
+    busy_rate: float = 0.0
+    task_fail_rate: float = 0.0
+    not_bound_as_failure: bool = False
+    rate_limit_per_second: int = 20
+    seed: int | None = 0
+    fault_actions: frozenset[str] = field(default_factory=frozenset)
+    max_clock_skew_seconds: int = 300
+
+    def __post_init__(self) -> None:
+        self.fault_actions = frozenset(self.fault_actions or ())
+        self.validate()
+
+    def validate(self) -> None:
+        for name in ("error_rate", "drop_reply_rate", "busy_rate", "task_fail_rate"):
+            value = getattr(self, name)
+            if not 0.0 <= float(value) <= 1.0:
+                raise ValueError(f"knob {name} must be within [0, 1], got {value!r}")
+        for name in ("task_seconds", "latency_seconds"):
+            if float(getattr(self, name)) < 0:
+                raise ValueError(f"knob {name} must be >= 0")
+        if int(self.rate_limit_per_second) < 0:
+            raise ValueError("knob rate_limit_per_second must be >= 0")
+        if self.drop_reply_mode not in ("close", "http502"):
+            raise ValueError("knob drop_reply_mode must be 'close' or 'http502'")
+
+    def applies_to(self, service: str, action: str) -> bool:
+        """Whether random faults are enabled for this call."""
+        return not self.fault_actions or action in self.fault_actions or f"{service}:{action}" in self.fault_actions
+
+    def updated(self, **changes: Any) -> "Knobs":
+        """A copy with ``changes``; unknown names raise ``ValueError``."""
+        names = {f.name for f in dataclasses.fields(self)}
+        unknown = set(changes) - names
+        if unknown:
+            raise ValueError(f"unknown knob(s): {', '.join(sorted(unknown))}")
+        if "fault_actions" in changes:
+            changes["fault_actions"] = frozenset(_as_iterable(changes["fault_actions"]))
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["fault_actions"] = sorted(self.fault_actions)
+        return data
+
+
+def _as_iterable(value: Any) -> Iterable[str]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return [v.strip() for v in value.split(",") if v.strip()]
+    return value
+
+
+class RateLimiter:
+    """Sliding one-second window per key; only admitted requests count toward the window."""
+
+    def __init__(self) -> None:
+        self._hits: dict[tuple[str, str], collections.deque[float]] = collections.defaultdict(collections.deque)
+
+    def admit(self, key: tuple[str, str], now: float, limit: int) -> tuple[bool, int]:
+        """``(admitted, requests_in_window_including_this_one)``; ``limit`` 0 admits everything."""
+        if limit <= 0:
+            return True, 0
+        hits = self._hits[key]
+        while hits and now - hits[0] >= 1.0:
+            hits.popleft()
+        if len(hits) >= limit:
+            return False, len(hits) + 1
+        hits.append(now)
+        return True, len(hits)

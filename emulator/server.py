@@ -1,0 +1,121 @@
+"""HTTP layer: one loopback port for every service, plus unsigned admin endpoints.
+
+* ``POST /`` — Tencent Cloud API 3.0 requests (see :meth:`emulator.core.Emulator.handle_api`).
+  Replies are HTTP 200 with ``Content-Type: application/json`` exactly: the SDK only looks for
+  ``Response.Error`` when the header is exactly ``application/json`` or ``text/plain``
+  (``abstract_client._check_error``; facts §7).
+* ``GET /_emulator/state``, ``GET /_emulator/calls``, ``GET /_emulator/messages?queue=NAME``,
+  ``GET /_emulator/bindings?target=ID_OR_IP``, ``GET /_emulator/tasks``, ``GET/POST /_emulator/knobs``
+  (JSON object of knob values), ``POST /_emulator/lock`` (``{"loadBalancerId", "seconds"}``) —
+  for other processes (demo, operators' scripts). Loopback clients only.
+"""
+from __future__ import annotations
+
+import ipaddress
+import json
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, urlsplit
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .core import Emulator
+
+ADMIN_PREFIX = "/_emulator/"
+
+
+class EmulatorHTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    emulator: "Emulator"
+
+
+class Handler(BaseHTTPRequestHandler):
+    server: EmulatorHTTPServer
+    protocol_version = "HTTP/1.0"
+    server_version = "TencentCloudEmulator/1.0"
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet by default
+        pass
+
+    # ------------------------------------------------------------ dispatch
+    def do_POST(self) -> None:
+        self._dispatch("POST")
+
+    def do_GET(self) -> None:
+        self._dispatch("GET")
+
+    def _dispatch(self, method: str) -> None:
+        parts = urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length > 0 else b""
+        if parts.path.startswith(ADMIN_PREFIX):
+            self._admin(method, parts.path[len(ADMIN_PREFIX):], parse_qs(parts.query), body)
+            return
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        reply = self.server.emulator.handle_api(method, parts.path, parts.query, headers, body)
+        if reply.delay > 0:
+            time.sleep(reply.delay)
+        if reply.drop:
+            # The change is applied; the reply is lost: close without writing a byte.
+            self.close_connection = True
+            return
+        self._send(reply.status, reply.body, reply.headers.get("Content-Type", "application/json"))
+
+    def _send(self, status: int, body: bytes, content_type: str = "application/json") -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    # ------------------------------------------------------------ admin
+    def _admin(self, method: str, name: str, query: dict[str, list[str]], body: bytes) -> None:
+        emu = self.server.emulator
+        if not ipaddress.ip_address(self.client_address[0]).is_loopback:
+            self._reply_json(403, {"error": "admin endpoints are loopback-only"})
+            return
+        try:
+            if method == "GET" and name == "state":
+                self._reply_json(200, emu.state())
+            elif method == "GET" and name == "calls":
+                self._reply_json(200, emu.calls_as_dicts())
+            elif method == "GET" and name == "tasks":
+                self._reply_json(200, emu.tasks())
+            elif method == "GET" and name == "messages":
+                self._reply_json(200, emu.messages(_one(query, "queue")))
+            elif method == "GET" and name == "bindings":
+                self._reply_json(200, emu.bindings(_one(query, "target")))
+            elif method == "GET" and name == "knobs":
+                self._reply_json(200, emu.knobs.to_dict())
+            elif method == "POST" and name == "knobs":
+                changes = json.loads(body or b"{}")
+                if not isinstance(changes, dict):
+                    raise ValueError("knobs body must be a JSON object")
+                self._reply_json(200, emu.set_knobs(**changes).to_dict())
+            elif method == "POST" and name == "lock":
+                req = json.loads(body or b"{}")
+                emu.lock_load_balancer(req["loadBalancerId"], float(req["seconds"]))
+                self._reply_json(200, {"locked": req["loadBalancerId"]})
+            else:
+                self._reply_json(404, {"error": f"no admin endpoint {method} {ADMIN_PREFIX}{name}"})
+        except (KeyError, ValueError, TypeError) as exc:
+            self._reply_json(400, {"error": str(exc)})
+
+    def _reply_json(self, status: int, data: Any) -> None:
+        self._send(status, json.dumps(data, ensure_ascii=False, default=str).encode("utf-8"))
+
+
+def _one(query: dict[str, list[str]], name: str) -> str:
+    values = query.get(name)
+    if not values:
+        raise KeyError(f"query parameter {name!r} is required")
+    return values[0]
+
+
+def make_server(emulator: "Emulator", host: str, port: int) -> EmulatorHTTPServer:
+    if not ipaddress.ip_address(host).is_loopback:
+        raise ValueError("the emulator binds loopback addresses only")
+    server = EmulatorHTTPServer((host, port), Handler)
+    server.emulator = emulator
+    return server

@@ -1,0 +1,47 @@
+"""The ECM path: instance → IP/VPC → load balancers by backend IP → targets → batch unbind → task."""
+from __future__ import annotations
+
+from .conftest import Cloud, bound
+
+
+def test_ecm_unbind_path(cloud: Cloud) -> None:
+    inst = cloud.call("ecm", "DescribeInstances", {"Filters": [{"Name": "instance-id", "Values": ["ein-leave001"]}]})
+    (i,) = inst.InstanceSet
+    ips = [p.PrivateIPAddress for p in i.Internet.PrivateIPAddressSet]
+    assert ips == ["10.8.0.4"] and i.VirtualPrivateCloud.VpcId == "vpc-ecm11111"
+
+    lbs = cloud.call("ecm", "DescribeLoadBalancers", {"BackendPrivateIps": ips, "EcmRegion": "ap-xian-ecm"})
+    assert [lb.LoadBalancerId for lb in lbs.LoadBalancerSet] == ["lb-ecm11111"] and lbs.TotalCount == 1
+
+    targets = cloud.call("ecm", "DescribeTargets", {"LoadBalancerId": "lb-ecm11111"})
+    mine = [(l.ListenerId, t.Port) for l in targets.Listeners for t in l.Targets if "10.8.0.4" in t.PrivateIpAddresses]
+    assert sorted(mine) == [("lbl-ecm11111", 80), ("lbl-ecm22222", 5000)]
+
+    cloud.emu.set_knobs(task_seconds=0.2)
+    resp = cloud.call("ecm", "BatchDeregisterTargets", {"LoadBalancerId": "lb-ecm11111", "Targets": [
+        {"ListenerId": "lbl-ecm11111", "Port": 80, "InstanceId": "ein-leave001"},
+        {"ListenerId": "lbl-ecm22222", "Port": 5000, "EniIp": "10.8.0.4"},
+        {"ListenerId": "lbl-zzzz9999", "Port": 80, "InstanceId": "ein-leave001"}]})
+    assert resp.FailListenerIdSet == ["lbl-zzzz9999"]
+    assert cloud.call("ecm", "DescribeLoadBalanceTaskStatus", {"TaskId": resp.RequestId}).Status == 2
+    again = {"LoadBalancerId": "lb-ecm11111", "Targets": [{"ListenerId": "lbl-ecm11111", "Port": 80, "InstanceId": "ein-stay0001"}]}
+    assert cloud.error("ecm", "BatchDeregisterTargets", again).code == "FailedOperation.OperationConflict"
+    assert len(bound(cloud.emu, "ein-leave001")) == 2
+    assert cloud.wait_task(resp.RequestId, service="ecm") == 0
+    assert bound(cloud.emu, "ein-leave001") == set()
+    assert bound(cloud.emu, "ein-stay0001") == {("lb-ecm11111", "lbl-ecm11111", None, 80, "10.8.0.5"),
+                                                ("lb-ecm22222", "lbl-ecm33333", None, 8080, "10.8.0.5")}
+    assert cloud.call("ecm", "DescribeLoadBalancers", {"BackendPrivateIps": ips}).TotalCount == 0
+
+
+def test_ecm_errors(cloud: Cloud) -> None:
+    assert cloud.error("ecm", "DescribeLoadBalanceTaskStatus", {"TaskId": "nope"}).code == "InvalidParameterValue.TaskNotFound"
+    assert cloud.error("ecm", "BatchDeregisterTargets", {"LoadBalancerId": "lb-aaaa1111", "Targets": [
+        {"ListenerId": "lbl-aaaa1111", "Port": 8080, "EniIp": "10.0.0.4"}]}).code == "InvalidParameter.LBIdNotFound"
+    many = [{"ListenerId": "lbl-ecm11111", "Port": 10000 + i, "EniIp": "10.8.0.4"} for i in range(501)]
+    assert cloud.error("ecm", "BatchDeregisterTargets", {"LoadBalancerId": "lb-ecm11111", "Targets": many}).code \
+        == "InvalidParameterValue.Length"
+    # The ECM Protocol filter of DescribeTargets is an int (a string is a type error).
+    assert cloud.error("ecm", "DescribeTargets", {"LoadBalancerId": "lb-ecm11111", "Protocol": "TCP"}, raw=True).code \
+        == "InvalidParameter"
+    assert cloud.error("ecm", "DescribeLoadBalancers", {"EcmRegion": "ap-guangzhou"}).code == "InvalidParameterValue.InvalidEcmRegion"
