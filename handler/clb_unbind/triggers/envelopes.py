@@ -1,0 +1,280 @@
+"""The project's own queue messages: the retry envelope and the dead-letter envelope.
+
+Both are JSON objects sent with TDMQ-for-CMQ `SendCmqMsg` (retry: to `CLB_UNBIND_RETRY_QUEUE` with a
+delay; dead letter: to `CLB_UNBIND_DEAD_LETTER_QUEUE`). The retry queue triggers the function again,
+so a retry envelope comes back as a CMQ record's `msgBody`; a dead-letter envelope comes back only
+when an operator redrives it (sends it to the retry queue or invokes the function with it).
+
+Retry (`kind` = ``clb-unbind/retry``)::
+
+    {"kind": "clb-unbind/retry", "version": 1, "attempt": 2, "firstSeen": "2024-05-01T10:00:00Z",
+     "dryRun": false,
+     "notices": [{"instanceId": "ins-web00001", "reason": "INSTANCE_TERMINATING", "source": "cmq",
+                  "recordId": "msg-1", "lifecycle": {"hookId": "ash-hook0001", "token": "3080e1c9-...",
+                                                      "groupId": "asg-group001", "hookName": "drain"}}],
+     "lastErrors": [{"code": "FailedOperation.ResourceInOperating", "message": "...",
+                     "action": "BatchDeregisterTargets", "requestId": "..."}],
+     "requestIds": ["..."], "original": "<the first payload, as received>"}
+
+Dead letter (`kind` = ``clb-unbind/dead-letter``): the same plus ``reason`` (machine-readable, see
+`DEAD_LETTER_REASONS`) and ``detail`` (human-readable), with ``errors`` in place of ``lastErrors``;
+``notices`` may be empty (a malformed payload has none: its ``original`` is all there is).
+
+Parsing (payloads.py): a retry envelope's notices come back with ``attempt`` = the envelope's
+``attempt`` (the writer stores the number of the attempt the message asks for) and source ``retry``;
+a redriven dead letter's notices come back with attempt 1 and source ``redrive``. Either way
+``dry_run`` = the setting OR the envelope's ``dryRun``.
+"""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Any, Annotated, List, Literal, Optional, Sequence
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic.alias_generators import to_camel
+
+from ..model import CloudFailure, LifecycleAction, Notice
+from .common import InstanceIdStr
+
+RETRY_KIND = "clb-unbind/retry"
+DEAD_LETTER_KIND = "clb-unbind/dead-letter"
+ENVELOPE_VERSION = 1
+
+DEAD_LETTER_REASONS = (
+    "max_attempts",
+    "malformed",
+    "invalid_instance_id",
+    "unauthorized",
+    "instance_not_found",
+)
+"""Reasons written so far; the field accepts any `lower_snake_case` word so new ones need no release."""
+
+
+def utc_now_iso() -> str:
+    """`firstSeen` for a new envelope, e.g. ``2024-05-01T10:00:00Z``."""
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def parse_iso(value: str) -> datetime:
+    """ISO-8601 as this project writes it; accepts a trailing `Z` (Python 3.10 `fromisoformat` does not)."""
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    return datetime.fromisoformat(text)
+
+
+def _iso(value: str) -> str:
+    try:
+        parse_iso(value)
+    except ValueError:
+        raise ValueError(f"{value[:40]!r} is not an ISO-8601 time (e.g. 2024-05-01T10:00:00Z)") from None
+    return value
+
+
+def _version(value: int) -> int:
+    if value != ENVELOPE_VERSION:
+        raise ValueError(f"version {value} is not supported (this function reads version {ENVELOPE_VERSION})")
+    return value
+
+
+IsoTime = Annotated[str, AfterValidator(_iso)]
+Version = Annotated[int, AfterValidator(_version)]
+
+
+class _Model(BaseModel):
+    """camelCase on the wire, snake_case in Python; strict types; unknown fields ignored."""
+
+    model_config = ConfigDict(
+        extra="ignore",
+        strict=True,
+        frozen=True,
+        alias_generator=to_camel,
+        validate_by_name=True,
+        validate_by_alias=True,
+        serialize_by_alias=True,
+    )
+
+
+class EnvelopeLifecycle(_Model):
+    hook_id: str = Field(min_length=1)
+    token: Optional[str] = None
+    group_id: Optional[str] = None
+    hook_name: Optional[str] = None
+
+    @classmethod
+    def from_action(cls, action: LifecycleAction) -> "EnvelopeLifecycle":
+        return cls(hook_id=action.hook_id, token=action.token, group_id=action.group_id, hook_name=action.hook_name)
+
+    def to_action(self) -> LifecycleAction:
+        return LifecycleAction(hook_id=self.hook_id, token=self.token, group_id=self.group_id, hook_name=self.hook_name)
+
+
+class EnvelopeNotice(_Model):
+    instance_id: InstanceIdStr
+    reason: str
+    source: str
+    record_id: str
+    lifecycle: Optional[EnvelopeLifecycle] = None
+
+    @classmethod
+    def from_notice(cls, notice: Notice) -> "EnvelopeNotice":
+        return cls(
+            instance_id=notice.instance_id,
+            reason=notice.reason,
+            source=notice.source,
+            record_id=notice.record_id,
+            lifecycle=EnvelopeLifecycle.from_action(notice.lifecycle) if notice.lifecycle else None,
+        )
+
+    def to_notice(
+        self,
+        *,
+        source: str,
+        record_id: str,
+        attempt: int,
+        dry_run: bool,
+        first_seen: Optional[str] = None,
+        prior_request_ids: Sequence[str] = (),
+        original: Optional[str] = None,
+    ) -> Notice:
+        return Notice(
+            instance_id=self.instance_id,
+            source=source,
+            reason=self.reason,
+            record_id=record_id,
+            lifecycle=self.lifecycle.to_action() if self.lifecycle else None,
+            attempt=attempt,
+            dry_run=dry_run,
+            first_seen=first_seen,
+            prior_request_ids=tuple(prior_request_ids),
+            original=original,
+        )
+
+
+class EnvelopeError(_Model):
+    code: str
+    message: str
+    action: str
+    request_id: Optional[str] = None
+
+    @classmethod
+    def from_failure(cls, failure: CloudFailure) -> "EnvelopeError":
+        return cls(
+            code=failure.code,
+            message=failure.message,
+            action=failure.action,
+            request_id=failure.request_id,
+        )
+
+    def to_failure(self) -> CloudFailure:
+        return CloudFailure(code=self.code, message=self.message, action=self.action, request_id=self.request_id)
+
+
+class _Envelope(_Model):
+    version: Version = ENVELOPE_VERSION
+    attempt: int = Field(ge=1, le=10_000)
+    first_seen: IsoTime
+    dry_run: bool = False
+    notices: List[EnvelopeNotice] = Field(default_factory=list)
+    request_ids: List[str] = Field(default_factory=list)
+    original: Optional[str] = None
+
+    @field_validator("notices", mode="before")
+    @classmethod
+    def _not_too_many(cls, value: Any, info: ValidationInfo) -> Any:
+        limit = (info.context or {}).get("max_instances")
+        if limit is not None and isinstance(value, list) and len(value) > limit:
+            raise ValueError(f"at most {limit} notices per message, got {len(value)}")
+        return value
+
+    def to_json(self) -> str:
+        """Compact JSON for `SendCmqMsg.MsgContent`."""
+        return self.model_dump_json(by_alias=True)
+
+    @classmethod
+    def from_json(cls, text: str, *, max_instances: Optional[int] = None):
+        """Validate an envelope from its JSON text; raises `pydantic.ValidationError`/`ValueError`."""
+        data = json.loads(text)
+        return cls.model_validate(data, context={"max_instances": max_instances})
+
+
+class RetryEnvelope(_Envelope):
+    """Unfinished work, sent to the retry queue with a delay."""
+
+    kind: Literal["clb-unbind/retry"] = RETRY_KIND
+    notices: List[EnvelopeNotice] = Field(min_length=1)
+    last_errors: List[EnvelopeError] = Field(default_factory=list)
+
+    @classmethod
+    def from_notices(
+        cls,
+        notices: Sequence[Notice],
+        *,
+        attempt: int,
+        first_seen: Optional[str] = None,
+        dry_run: bool = False,
+        last_errors: Sequence[CloudFailure] = (),
+        request_ids: Sequence[str] = (),
+        original: Optional[str] = None,
+    ) -> "RetryEnvelope":
+        """Build the envelope for `attempt` (the number of the attempt the message asks for)."""
+        return cls(
+            attempt=attempt,
+            first_seen=first_seen or utc_now_iso(),
+            dry_run=dry_run,
+            notices=[EnvelopeNotice.from_notice(n) for n in notices],
+            last_errors=[EnvelopeError.from_failure(f) for f in last_errors],
+            request_ids=list(request_ids),
+            original=original,
+        )
+
+
+class DeadLetterEnvelope(_Envelope):
+    """Work that is out of attempts or can never succeed, with the reason and the original payload."""
+
+    kind: Literal["clb-unbind/dead-letter"] = DEAD_LETTER_KIND
+    reason: str = Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")
+    detail: str = ""
+    errors: List[EnvelopeError] = Field(default_factory=list)
+
+    @classmethod
+    def from_notices(
+        cls,
+        notices: Sequence[Notice],
+        *,
+        reason: str,
+        detail: str = "",
+        attempt: int = 1,
+        first_seen: Optional[str] = None,
+        dry_run: bool = False,
+        errors: Sequence[CloudFailure] = (),
+        request_ids: Sequence[str] = (),
+        original: Optional[str] = None,
+    ) -> "DeadLetterEnvelope":
+        return cls(
+            reason=reason,
+            detail=detail,
+            attempt=attempt,
+            first_seen=first_seen or utc_now_iso(),
+            dry_run=dry_run,
+            notices=[EnvelopeNotice.from_notice(n) for n in notices],
+            errors=[EnvelopeError.from_failure(f) for f in errors],
+            request_ids=list(request_ids),
+            original=original,
+        )
+
+
+__all__ = [
+    "DEAD_LETTER_KIND",
+    "DEAD_LETTER_REASONS",
+    "DeadLetterEnvelope",
+    "ENVELOPE_VERSION",
+    "EnvelopeError",
+    "EnvelopeLifecycle",
+    "EnvelopeNotice",
+    "RETRY_KIND",
+    "RetryEnvelope",
+    "parse_iso",
+    "utc_now_iso",
+]
