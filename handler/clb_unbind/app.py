@@ -1,0 +1,132 @@
+"""The function from event to answer: parse, expand, run the pipeline, finish, answer the trigger."""
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from dataclasses import replace
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+
+from . import log
+from .cloud.deadline import Deadline
+from .cloud.errors import CloudError
+from .config import Settings
+from .finish import Finisher, RecordReport, UnfinishedWork
+from .triggers.envelopes import utc_now_iso
+from .log import correlation, decision
+from .model import CloudFailure, InstanceOutcome, Notice, Record, Status, is_instance_id
+from .triggers import ParsedEvent, http_answer, parse_event
+
+
+def handle(event: Any, context: Any, env: Optional[Mapping[str, str]] = None) -> Dict[str, Any]:
+    started = time.monotonic()
+    context = context if isinstance(context, Mapping) else {}
+    settings = Settings.from_env(env)
+    log.configure(settings.log_level, settings.secrets)
+    request_id = str(context.get("request_id") or uuid.uuid4())
+    with correlation(request_id=request_id, dry_run=settings.dry_run or None):
+        parsed = parse_event(event, settings)
+        decision("received", trigger=parsed.kind, records=len(parsed.records))
+        if parsed.http_refusal is not None:
+            decision("http_refused", level=logging.WARNING, status=parsed.http_refusal.status, reason=parsed.http_refusal.body.get("error"))
+            return http_answer(parsed.http_refusal.status, {**parsed.http_refusal.body, "requestId": request_id})
+        try:
+            reports, calls, unqueued = _process(parsed, settings, Deadline.from_context(context, settings.safety_margin_seconds))
+        except Exception:
+            if parsed.kind != "apigw":
+                raise
+            logging.getLogger(log.LOGGER_NAME).exception("unexpected error", extra={"decision": "crashed"})
+            return http_answer(500, {"error": "internal error; see the function's logs", "requestId": request_id})
+        summary = _summary(request_id, parsed.kind, reports, calls, time.monotonic() - started)
+        decision("summary", trigger=parsed.kind, api_calls=summary["apiCalls"], seconds=summary["seconds"],
+                 records={r.record_id: r.status for r in reports})
+        if parsed.kind == "apigw":
+            return http_answer(_http_status(reports), summary)
+        if unqueued:
+            # Nowhere to keep this work: fail loudly, so SCF's own retry and dead-letter settings keep the event.
+            raise UnfinishedWork("; ".join(unqueued))
+        return summary
+
+
+def _process(parsed: ParsedEvent, settings: Settings, deadline: Deadline) -> Tuple[List[RecordReport], Dict[str, int], List[str]]:
+    records = list(parsed.records)
+    seen = utc_now_iso()
+    notices: List[Notice] = [
+        replace(n, original=n.original or r.payload, first_seen=n.first_seen or seen)
+        for r in records if r.refused is None for n in r.notices
+    ]
+    needs_cloud = bool(notices) or any(r.activities for r in records if r.refused is None) or (
+        any(r.refused for r in records) and bool(settings.dead_letter_queue)
+    )
+    session = _session(settings, deadline) if needs_cloud else None
+    record_failures: Dict[str, CloudFailure] = {}
+    outcomes: List[InstanceOutcome] = []
+    if session is not None and not isinstance(session, CloudFailure):
+        more, record_failures = _expand_activities(session, records, seen)
+        from .pipeline import run
+
+        outcomes = run(session, notices + more)
+    elif isinstance(session, CloudFailure):
+        record_failures = {r.record_id: session for r in records if r.refused is None and (r.notices or r.activities)}
+        session = None
+    finisher = Finisher(settings, session)
+    reports = finisher.finish(records, outcomes, record_failures)
+    calls = dict(session.calls.counts) if session is not None else {}
+    return reports, calls, finisher.unqueued
+
+
+def _session(settings: Settings, deadline: Deadline) -> Any:
+    from .cloud.session import CloudSession, MissingCredentials
+
+    try:
+        return CloudSession(settings, deadline)
+    except MissingCredentials as exc:
+        decision("no_credentials", level=logging.ERROR, reason=str(exc))
+        return CloudFailure("MissingCredentials", str(exc), "configure")
+
+
+def _expand_activities(session: Any, records: Sequence[Record], seen: str) -> Tuple[List[Notice], Dict[str, CloudFailure]]:
+    """SCALE_IN activity notifications name no instance: read them from DescribeAutoScalingActivities."""
+    refs = [a for r in records if r.refused is None for a in r.activities]
+    if not refs:
+        return [], {}
+    from .cloud.autoscaling import scale_in_instances
+
+    try:
+        found = scale_in_instances(session, sorted({a.activity_id for a in refs}))
+    except CloudError as exc:
+        return [], {a.record_id: exc.failure for a in refs}
+    notices: List[Notice] = []
+    failures: Dict[str, CloudFailure] = {}
+    payloads = {r.record_id: r.payload for r in records}
+    for ref in refs:
+        ids = [i for i in found.get(ref.activity_id, []) if is_instance_id(i)]
+        decision("activity_resolved", activity_id=ref.activity_id, instances=ids)
+        if ref.activity_id not in found:
+            failures[ref.record_id] = CloudFailure("ActivityNotFound", f"{ref.activity_id} is not a SCALE_IN activity of this account", "as:DescribeAutoScalingActivities")
+        notices.extend(
+            Notice(i, ref.source, "SCALE_IN", ref.record_id, dry_run=ref.dry_run, first_seen=seen, original=payloads.get(ref.record_id))
+            for i in ids
+        )
+    return notices, failures
+
+
+def _http_status(reports: Sequence[RecordReport]) -> int:
+    statuses = {o.status for r in reports for o in r.outcomes}
+    if any(r.status == "failed" for r in reports):
+        return 502
+    if Status.REFUSED in statuses:
+        return 404 if all(f.code == "InstanceNotFound" for r in reports for o in r.outcomes for f in o.failures) else 422
+    if Status.INCOMPLETE in statuses:
+        return 202 if all(r.status.startswith("retry_queued") for r in reports if any(o.status is Status.INCOMPLETE for o in r.outcomes)) else 503
+    return 200
+
+
+def _summary(request_id: str, kind: str, reports: Sequence[RecordReport], calls: Dict[str, int], seconds: float) -> Dict[str, Any]:
+    return {
+        "requestId": request_id,
+        "trigger": kind,
+        "records": [r.to_dict() for r in reports],
+        "apiCalls": dict(sorted(calls.items())),
+        "seconds": round(seconds, 3),
+    }

@@ -1,0 +1,105 @@
+"""Batches ──► results: the cloud writes. One load balancer runs one task at a time (a second write gets
+`FailedOperation.ResourceInOperating`), so each load balancer's batches go in order, and different load
+balancers are worked on concurrently, bounded by `CLB_UNBIND_CONCURRENCY`.
+"""
+from __future__ import annotations
+
+import contextvars
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable, Dict, List, Sequence, Tuple
+
+from .cloud.errors import CloudError
+from .cloud.session import CloudSession
+from .log import decision
+from .model import Batch, BatchResult, Binding, Cloud, CloudFailure
+from .plan import deregister_target, zero_weight_list
+
+
+def _task_failure(action: str, status: int, message: str, task_id: str) -> CloudFailure:
+    code = "TaskFailed" if status == 1 else "TaskStillRunning"
+    return CloudFailure(code=code, message=message or code, action=action, request_id=task_id)
+
+
+def unbind(session: CloudSession, batch: Batch) -> BatchResult:
+    targets = [deregister_target(b) for b in batch.bindings]
+    if batch.cloud is Cloud.CLB:
+        from .cloud import clb as api
+    else:
+        from .cloud import ecm as api  # type: ignore[no-redef]
+    action = f"{batch.cloud.value}:BatchDeregisterTargets"
+    try:
+        if batch.cloud is Cloud.CLB:
+            failed_listeners, message, task_id = api.batch_deregister(session, batch.region, batch.load_balancer_id, targets)
+        else:
+            failed_listeners, message, task_id = api.batch_deregister(session, batch.load_balancer_id, targets)  # type: ignore[call-arg]
+        status, task_message = api.wait_for_task(session, task_id, batch.region)
+    except CloudError as exc:
+        return BatchResult(batch, failed=batch.bindings, failure=exc.failure)
+    failed = tuple(b for b in batch.bindings if b.listener_id in set(failed_listeners))
+    failure = None
+    if failed:
+        failure = CloudFailure("FailListenerIdSet", message or f"listeners failed: {sorted(set(failed_listeners))}", action, task_id)
+    if status != 0:
+        return BatchResult(batch, failed=batch.bindings, failure=_task_failure(action, status, task_message, task_id), request_ids=(task_id,))
+    return BatchResult(batch, failed=failed, failure=failure, request_ids=(task_id,))
+
+
+def zero_weights(session: CloudSession, batch: Batch) -> BatchResult:
+    """Graceful drain, step one: weight 0 on every binding, so new connections stop arriving."""
+    from .cloud import clb
+
+    try:
+        task_id = clb.batch_modify_weight(session, batch.region, batch.load_balancer_id, zero_weight_list(batch.bindings))
+        status, message = clb.wait_for_task(session, task_id, batch.region)
+    except CloudError as exc:
+        return BatchResult(batch, failed=batch.bindings, failure=exc.failure)
+    if status != 0:
+        return BatchResult(batch, failed=batch.bindings, failure=_task_failure("clb:BatchModifyTargetWeight", status, message, task_id), request_ids=(task_id,))
+    return BatchResult(batch, request_ids=(task_id,))
+
+
+def run_per_load_balancer(
+    session: CloudSession, batches: Sequence[Batch], step: Callable[[CloudSession, Batch], BatchResult]
+) -> List[BatchResult]:
+    """Run `step` on every batch: in order within a load balancer, concurrently across load balancers."""
+    lanes: "OrderedDict[Tuple[str, str], List[Batch]]" = OrderedDict()
+    for batch in batches:
+        lanes.setdefault((batch.cloud.value, batch.load_balancer_id), []).append(batch)
+
+    def lane(items: List[Batch]) -> List[BatchResult]:
+        results = []
+        for batch in items:
+            if session.deadline.expired():
+                failure = CloudFailure("ClientDeadlineExceeded", "no time left in this invocation", "apply")
+                results.append(BatchResult(batch, failed=batch.bindings, failure=failure))
+                continue
+            result = step(session, batch)
+            decision(
+                "batch_done" if result.failure is None else "batch_failed",
+                load_balancer_id=batch.load_balancer_id,
+                step=getattr(step, "__name__", "step"),
+                targets=len(batch.bindings),
+                failed=len(result.failed),
+                error_code=result.failure.code if result.failure else None,
+                error_message=result.failure.message if result.failure else None,
+                cloud_request_ids=list(result.request_ids) or None,
+            )
+            results.append(result)
+        return results
+
+    if len(lanes) <= 1 or session.settings.concurrency <= 1:
+        return [r for items in lanes.values() for r in lane(items)]
+    workers = min(session.settings.concurrency, len(lanes))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="clb-unbind") as pool:
+        futures = [pool.submit(contextvars.copy_context().run, lane, items) for items in lanes.values()]
+        return [r for f in futures for r in f.result()]
+
+
+def failed_bindings(results: Sequence[BatchResult]) -> Dict[Binding, CloudFailure]:
+    out: Dict[Binding, CloudFailure] = {}
+    for result in results:
+        for b in result.failed:
+            if result.failure is not None:
+                out[b] = result.failure
+    return out

@@ -1,0 +1,44 @@
+"""CLB 2018-03-17: reverse lookup of bindings, batched unbind, weights, task status."""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+from .session import CloudSession
+
+MAX_BATCH_TARGETS = 500  # BatchDeregisterTargets: "批量解绑的资源数量上限为500" (doc 214/38304, tencent-facts §5.4)
+MAX_LOOKUP_BACKENDS = 100  # DescribeLBListeners.Backends: no documented limit (UNCONFIRMED); kept conservative
+
+
+def describe_lb_listeners(session: CloudSession, backends: Sequence[Tuple[str, str]]) -> List[Dict[str, Any]]:
+    """`LBItem`s whose listeners or rules hold one of the (vpc id, private ip) backends."""
+    items: List[Dict[str, Any]] = []
+    for start in range(0, len(backends), MAX_LOOKUP_BACKENDS):
+        part = backends[start : start + MAX_LOOKUP_BACKENDS]
+        reply = session.call(
+            "clb", "DescribeLBListeners", {"Backends": [{"VpcId": vpc, "PrivateIp": ip} for vpc, ip in part]}
+        )
+        items.extend(reply.get("LoadBalancers") or [])
+    return items
+
+
+def batch_deregister(
+    session: CloudSession, region: str, load_balancer_id: str, targets: List[Dict[str, Any]]
+) -> Tuple[List[str], str, str]:
+    """Start the unbind task: (failed listener ids, message, task id = request id)."""
+    reply = session.call(
+        "clb", "BatchDeregisterTargets", {"LoadBalancerId": load_balancer_id, "Targets": targets}, region=region
+    )
+    return list(reply.get("FailListenerIdSet") or []), str(reply.get("Message") or ""), str(reply.get("RequestId"))
+
+
+def batch_modify_weight(
+    session: CloudSession, region: str, load_balancer_id: str, modify_list: List[Dict[str, Any]]
+) -> str:
+    reply = session.call(
+        "clb", "BatchModifyTargetWeight", {"LoadBalancerId": load_balancer_id, "ModifyList": modify_list}, region=region
+    )
+    return str(reply.get("RequestId"))
+
+
+def wait_for_task(session: CloudSession, task_id: str, region: Optional[str]) -> Tuple[int, str]:
+    return session.wait_for_task("clb", "DescribeTaskStatus", task_id, region=region)

@@ -1,0 +1,48 @@
+"""Which cloud errors are worth another try, and which can never succeed."""
+from __future__ import annotations
+
+from ..model import CloudFailure
+
+
+class CloudError(Exception):
+    """A failed cloud call, after the in-process retries allowed by the deadline."""
+
+    def __init__(self, failure: CloudFailure) -> None:
+        super().__init__(f"{failure.action}: {failure.code}: {failure.message}")
+        self.failure = failure
+
+    @property
+    def code(self) -> str:
+        return self.failure.code
+
+
+RETRYABLE_PREFIXES = (
+    "RequestLimitExceeded",  # more than 20 requests a second to one action (tencent-facts §5)
+    "FailedOperation.ResourceInOperating",  # the load balancer is running another task (§5.7)
+    "FailedOperation.RateLimitExceeded",
+    "FailedOperation.RequestTimeout",
+    "InternalError",  # bk-bcs treats it as "clb is dealing another action" (§5.4)
+    "ClientNetworkError",  # the SDK's transport errors; a write may have been applied: callers re-read state
+    "ServerNetworkError",
+    "FailedOperation.InternalOperationFailure",
+    "FailedOperation.OperationConflict",  # ECM: another operation is running on the load balancer
+)
+
+PERMANENT_PREFIXES = (
+    "AuthFailure",
+    "UnauthorizedOperation",
+    "InvalidInstanceId",
+    "ResourceNotFound",
+    "InvalidParameter",
+    "UnknownParameter",
+    "MissingParameter",
+)
+
+
+def is_retryable(code: str) -> bool:
+    return code.startswith(RETRYABLE_PREFIXES)
+
+
+def is_permanent(code: str) -> bool:
+    """Errors that another attempt cannot fix: the work goes to the dead-letter queue at once."""
+    return code.startswith(PERMANENT_PREFIXES) and not is_retryable(code)

@@ -1,0 +1,197 @@
+"""One place that builds SDK clients and makes every cloud call: credentials, endpoint, rate limit,
+retries with capped exponential backoff and full jitter, all inside the invocation's deadline.
+
+SDK product modules are imported on first use, so an event that needs only CLB never loads ECM.
+"""
+from __future__ import annotations
+
+import importlib
+import json
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Optional, Tuple
+from urllib.parse import urlparse
+
+from ..config import Settings
+from ..log import decision
+from ..model import CloudFailure
+from .deadline import Deadline
+from .errors import CloudError, is_retryable
+from .ratelimit import RateLimiter
+
+# service -> (client module, client class, models module, whether the API takes a region)
+_SERVICES: Dict[str, Tuple[str, str, str, bool]] = {
+    "cvm": ("tencentcloud.cvm.v20170312.cvm_client", "CvmClient", "tencentcloud.cvm.v20170312.models", True),
+    "clb": ("tencentcloud.clb.v20180317.clb_client", "ClbClient", "tencentcloud.clb.v20180317.models", True),
+    # ECM load-balancer APIs take no region ("本接口不需要传递此参数", tencent-facts §6): the SDK then sends no X-TC-Region.
+    "ecm": ("tencentcloud.ecm.v20190719.ecm_client", "EcmClient", "tencentcloud.ecm.v20190719.models", False),
+    "as": (
+        "tencentcloud.autoscaling.v20180419.autoscaling_client",
+        "AutoscalingClient",
+        "tencentcloud.autoscaling.v20180419.models",
+        True,
+    ),
+    "tdmq": ("tencentcloud.tdmq.v20200217.tdmq_client", "TdmqClient", "tencentcloud.tdmq.v20200217.models", True),
+}
+
+_limiters: Dict[float, RateLimiter] = {}
+
+
+def _limiter(rate: float) -> RateLimiter:
+    """Limiters outlive an invocation, so warm starts of one container share the budget."""
+    if rate not in _limiters:
+        _limiters[rate] = RateLimiter(rate)
+    return _limiters[rate]
+
+
+@dataclass
+class CallCounter:
+    """Counts calls per action: the figure the tests and the summary report."""
+
+    counts: Dict[str, int] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, service: str, action: str) -> None:
+        with self.lock:
+            key = f"{service}:{action}"
+            self.counts[key] = self.counts.get(key, 0) + 1
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+class MissingCredentials(Exception):
+    pass
+
+
+class CloudSession:
+    """The function's view of Tencent Cloud for one invocation."""
+
+    BACKOFF_BASE = 0.2
+    BACKOFF_CAP = 5.0
+
+    def __init__(
+        self,
+        settings: Settings,
+        deadline: Deadline,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: Optional[random.Random] = None,
+    ) -> None:
+        if not (settings.secret_id and settings.secret_key):
+            raise MissingCredentials(
+                "TENCENTCLOUD_SECRETID and TENCENTCLOUD_SECRETKEY are not set: bind a run role to the function"
+            )
+        self.settings = settings
+        self.deadline = deadline
+        self.sleep = sleep
+        self.rng = rng or random.Random()
+        self.calls = CallCounter()
+        self.limiter = _limiter(settings.rate_limit_per_second)
+        self._local = threading.local()
+
+    # -- clients -------------------------------------------------------------------------------------
+    def _profile(self) -> Any:
+        from tencentcloud.common.profile.client_profile import ClientProfile
+        from tencentcloud.common.profile.http_profile import HttpProfile
+
+        http = HttpProfile()
+        if self.settings.endpoint:
+            url = urlparse(self.settings.endpoint)
+            http.scheme = url.scheme or "http"
+            http.endpoint = url.netloc or url.path
+        http.reqTimeout = 10
+        http.keepAlive = True
+        return ClientProfile(httpProfile=http)
+
+    def client(self, service: str, region: Optional[str] = None) -> Any:
+        """A client per thread (the SDK's HTTP session is not documented as thread-safe), service and region."""
+        cache: Dict[Tuple[str, str], Any] = self._local.__dict__.setdefault("clients", {})
+        module_name, class_name, _, takes_region = _SERVICES[service]
+        region = (region or self.settings.region) if takes_region else ""
+        key = (service, region)
+        if key not in cache:
+            from tencentcloud.common.credential import Credential
+
+            cred = Credential(self.settings.secret_id, self.settings.secret_key, self.settings.session_token)
+            client_cls = getattr(importlib.import_module(module_name), class_name)
+            cache[key] = client_cls(cred, region, self._profile())
+        return cache[key]
+
+    def request(self, service: str, action: str, params: Dict[str, Any]) -> Any:
+        models = importlib.import_module(_SERVICES[service][2])
+        req = getattr(models, f"{action}Request")()
+        req._deserialize(params)
+        return req
+
+    # -- calls ---------------------------------------------------------------------------------------
+    def call(self, service: str, action: str, params: Dict[str, Any], region: Optional[str] = None) -> Dict[str, Any]:
+        """Call one action and return its response as a dict; retry what is retryable while time allows."""
+        from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
+
+        attempt = 0
+        while True:
+            attempt += 1
+            wait = self.limiter.wait_time(service, action)
+            if wait > 0:
+                self._sleep_within_deadline(wait, service, action)
+            self.calls.add(service, action)
+            try:
+                method = getattr(self.client(service, region), action)
+                response = method(self.request(service, action, params))
+                return json.loads(response.to_json_string())
+            except TencentCloudSDKException as exc:
+                failure = CloudFailure(
+                    code=str(exc.get_code() or "ClientError"),
+                    message=str(exc.get_message() or "")[:500],
+                    action=f"{service}:{action}",
+                    request_id=exc.get_request_id() or None,
+                )
+            if not is_retryable(failure.code):
+                raise CloudError(failure)
+            pause = self.rng.uniform(0, min(self.BACKOFF_CAP, self.BACKOFF_BASE * 2 ** (attempt - 1)))
+            if pause + 0.5 >= self.deadline.remaining():
+                raise CloudError(failure)
+            decision(
+                "retrying",
+                action=failure.action,
+                error_code=failure.code,
+                cloud_request_id=failure.request_id,
+                call_attempt=attempt,
+                pause_seconds=round(pause, 3),
+            )
+            self.sleep(pause)
+
+    def _sleep_within_deadline(self, seconds: float, service: str, action: str) -> None:
+        if seconds >= self.deadline.remaining():
+            raise CloudError(
+                CloudFailure(
+                    code="ClientDeadlineExceeded",
+                    message="the invocation's time budget ran out waiting for the rate limit",
+                    action=f"{service}:{action}",
+                )
+            )
+        self.sleep(seconds)
+
+    def wait_for_task(self, service: str, action: str, task_id: str, region: Optional[str] = None) -> Tuple[int, str]:
+        """Poll an async task until it ends: (status, message); status 0 success, 1 failed (tencent-facts §5.6).
+
+        Polls start fast and slow down to `task_poll_seconds`; a task still running at the deadline is
+        reported as status 2 and the caller treats the work as not done.
+        """
+        interval = min(0.05, self.settings.task_poll_seconds)
+        while True:
+            self.sleep(min(interval, max(self.deadline.remaining() - 0.5, 0)))
+            reply = self.call(service, action, {"TaskId": task_id}, region=region)
+            status = int(reply.get("Status", 2))
+            if status != 2:
+                return status, str(reply.get("Message") or "")
+            if self.deadline.remaining() <= interval + 0.5:
+                return 2, "task still running when the invocation's time ran out"
+            interval = min(interval * 2, self.settings.task_poll_seconds)
+
+
+def chunks(items: List[Any], size: int) -> List[List[Any]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]

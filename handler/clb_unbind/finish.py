@@ -1,0 +1,237 @@
+"""Outcomes ──► what happens to each record: done, retried through the retry queue, or dead-lettered.
+
+Every record ends in exactly one of these. Unfinished work goes to `CLB_UNBIND_RETRY_QUEUE` with a
+delay; work that is out of attempts, or can never succeed, goes to `CLB_UNBIND_DEAD_LETTER_QUEUE` with a
+machine-readable reason. Where a queue is not configured, or sending fails, the invocation raises at
+the end, so SCF's own retry and dead-letter settings keep the event: a loss needs two failures.
+"""
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+from .cloud.errors import CloudError
+from .config import Settings
+from .log import decision
+from .model import CloudFailure, InstanceOutcome, Notice, Record, Status
+from .triggers.envelopes import DeadLetterEnvelope, RetryEnvelope, utc_now_iso
+
+class UnfinishedWork(Exception):
+    """Raised after every record was handled, when some work could not be queued anywhere."""
+
+
+@dataclass
+class RecordReport:
+    record_id: str
+    source: str
+    status: str
+    """done | ignored | retry_queued | dead_lettered | failed"""
+    reason: Optional[str] = None
+    outcomes: List[InstanceOutcome] = field(default_factory=list)
+    message_id: Optional[str] = None
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {
+            "recordId": self.record_id,
+            "source": self.source,
+            "status": self.status,
+            "reason": self.reason,
+            "messageId": self.message_id,
+            "instances": [outcome_dict(o) for o in self.outcomes],
+        }
+
+
+def outcome_dict(o: InstanceOutcome) -> Dict[str, Any]:
+    def binding(b: Any) -> Dict[str, Any]:
+        return {
+            "loadBalancerId": b.load_balancer_id,
+            "listenerId": b.listener_id,
+            "protocol": b.protocol,
+            "listenerPort": b.listener_port,
+            "locationId": b.location_id,
+            "privateIp": b.private_ip,
+            "port": b.target_port,
+        }
+
+    return {
+        "instanceId": o.notice.instance_id,
+        "status": o.status.value,
+        "dryRun": o.notice.dry_run,
+        "attempt": o.notice.attempt,
+        "removed": [binding(b) for b in o.removed],
+        "remaining": [binding(b) for b in o.remaining],
+        "leftAlone": [binding(b) for b in o.left_alone],
+        "errors": [failure_dict(f) for f in o.failures],
+        "lifecycleCompleted": o.lifecycle_completed,
+    }
+
+
+def failure_dict(f: CloudFailure) -> Dict[str, Any]:
+    return {"code": f.code, "message": f.message, "action": f.action, "requestId": f.request_id}
+
+
+def retry_delay(attempt: int, settings: Settings, rng: random.Random) -> int:
+    """Capped exponential backoff with equal jitter: never less than half the step, so retries spread out."""
+    step = min(settings.retry_max_seconds, settings.retry_base_seconds * 2 ** max(attempt - 1, 0))
+    return int(round(step / 2 + rng.uniform(0, step / 2)))
+
+
+DEAD_LETTER_REASONS = {
+    "InstanceNotFound": "instance_not_found",
+    "UnauthorizedOperation": "unauthorized",
+    "AuthFailure": "unauthorized",
+    "ResourceNotFound.LifecycleHook": "lifecycle_action_not_found",
+    "InvalidParameter": "rejected_by_api",
+    "UnknownParameter": "rejected_by_api",
+    "MissingParameter": "rejected_by_api",
+}
+
+
+def dead_letter_reason(failures: Sequence[CloudFailure]) -> str:
+    for f in failures:
+        for prefix, reason in DEAD_LETTER_REASONS.items():
+            if f.code.startswith(prefix):
+                return reason
+    return "permanent_error"
+
+
+class Finisher:
+    def __init__(self, settings: Settings, session: Any, rng: Optional[random.Random] = None) -> None:
+        self.settings = settings
+        self.session = session
+        self.rng = rng or random.Random()
+        self.unqueued: List[str] = []
+
+    def finish(self, records: Sequence[Record], outcomes: Sequence[InstanceOutcome], record_failures: Dict[str, CloudFailure]) -> List[RecordReport]:
+        by_record: Dict[str, List[InstanceOutcome]] = {}
+        for o in outcomes:
+            by_record.setdefault(o.notice.record_id, []).append(o)
+        reports = []
+        for record in records:
+            reports.append(self._finish_record(record, by_record.get(record.record_id, []), record_failures.get(record.record_id)))
+        return reports
+
+    def _finish_record(self, record: Record, outcomes: List[InstanceOutcome], record_failure: Optional[CloudFailure]) -> RecordReport:
+        report = RecordReport(record.record_id, record.source, "done", outcomes=outcomes)
+        if record.refused is not None:
+            report.status, report.reason = "refused", record.refused
+            decision("refused", level=logging.WARNING, record_id=record.record_id, source=record.source, reason=record.refused)
+            body = self._dead_letter("refused_input", record.refused, [], [], record.payload, dry_run=self.settings.dry_run)
+            self._send_dead_letter(report, body, record.payload)
+            return report
+        if record.ignored is not None and not outcomes and record_failure is None:
+            report.status, report.reason = "ignored", record.ignored
+            decision("skipped", record_id=record.record_id, source=record.source, reason=record.ignored)
+            return report
+        if record_failure is not None:
+            report.status, report.reason = "failed", f"{record_failure.code}: {record_failure.message}"
+            self.unqueued.append(f"record {record.record_id}: {report.reason}")
+            return report
+
+        unfinished = [o for o in outcomes if o.status is Status.INCOMPLETE]
+        hopeless = [o for o in outcomes if o.status is Status.REFUSED]
+        out_of_attempts = [o for o in unfinished if o.notice.attempt >= self.settings.max_attempts]
+        to_retry = [o for o in unfinished if o.notice.attempt < self.settings.max_attempts]
+        dry = all(o.notice.dry_run for o in outcomes) and bool(outcomes)
+        if to_retry:
+            report.status, report.reason = "retry_queued", _summarise(to_retry)
+            self._send_retry(report, to_retry, dry)
+        for group, reason in ((hopeless, None), (out_of_attempts, "max_attempts")):
+            if not group:
+                continue
+            failures = [f for o in group for f in o.failures]
+            why = reason or dead_letter_reason(failures)
+            body = self._dead_letter(why, _summarise(group), [o.notice for o in group], failures, _original(group, record), dry_run=dry)
+            report.status = "dead_lettered" if report.status == "done" else report.status + "+dead_lettered"
+            report.reason = why if report.reason is None else f"{report.reason}; {why}"
+            self._send_dead_letter(report, body, record.payload)
+        return report
+
+    def _send_retry(self, report: RecordReport, outcomes: List[InstanceOutcome], dry_run: bool) -> None:
+        attempt = max(o.notice.attempt for o in outcomes)
+        envelope = RetryEnvelope.from_notices(
+            [o.notice for o in outcomes],
+            attempt=attempt + 1,
+            first_seen=_first_seen([o.notice for o in outcomes]),
+            dry_run=dry_run,
+            last_errors=[f for o in outcomes for f in o.failures],
+            request_ids=_request_ids(outcomes),
+            original=_original(outcomes, None),
+        )
+        delay = retry_delay(attempt, self.settings, self.rng)
+        queue = self.settings.retry_queue
+        fields = dict(record_id=report.record_id, instances=[o.notice.instance_id for o in outcomes], next_attempt=attempt + 1, delay_seconds=delay, queue=queue)
+        if self.settings.dry_run or dry_run:
+            decision("retry_skipped_dry_run", **fields)
+            return
+        if not queue:
+            decision("unfinished", level=logging.ERROR, reason="CLB_UNBIND_RETRY_QUEUE is not set", **fields)
+            self.unqueued.append(f"record {report.record_id}: {report.reason}")
+            return
+        report.message_id = self._send(queue, envelope, delay, "retry_queued", fields)
+
+    def _dead_letter(self, reason: str, detail: str, notices: List[Notice], failures: List[CloudFailure], original: Optional[str], dry_run: bool) -> DeadLetterEnvelope:
+        return DeadLetterEnvelope.from_notices(
+            notices,
+            reason=reason,
+            detail=detail[:2000],
+            attempt=max([n.attempt for n in notices] or [1]),
+            first_seen=_first_seen(notices),
+            dry_run=dry_run,
+            errors=failures,
+            request_ids=sorted({r for n in notices for r in n.prior_request_ids} | {f.request_id for f in failures if f.request_id}),
+            original=original,
+        )
+
+    def _send_dead_letter(self, report: RecordReport, body: DeadLetterEnvelope, payload: Optional[str]) -> None:
+        queue = self.settings.dead_letter_queue
+        fields = dict(record_id=report.record_id, reason=body.reason, detail=body.detail, queue=queue,
+                      instances=[n.instance_id for n in body.notices] or None)
+        if self.settings.dry_run or body.dry_run:
+            decision("dead_letter_skipped_dry_run", **fields)
+            return
+        if not queue:
+            decision("dead_letter_unset", level=logging.ERROR, **fields)
+            self.unqueued.append(f"record {report.record_id}: {body.reason}: {body.detail}")
+            return
+        report.message_id = self._send(queue, body, 0, "dead_lettered", fields) or report.message_id
+
+    def _send(self, queue: str, body: Any, delay: int, name: str, fields: Dict[str, Any]) -> Optional[str]:
+        from .cloud import tdmq
+
+        try:
+            msg_id = tdmq.send(self.session, queue, body.to_json(), delay)
+        except CloudError as exc:
+            decision("queue_send_failed", level=logging.ERROR, error_code=exc.code, error_message=exc.failure.message, **fields)
+            self.unqueued.append(f"{queue}: {exc.code}")
+            return None
+        decision(name, level=logging.WARNING, message_id=msg_id, **fields)
+        return msg_id
+
+
+def _summarise(outcomes: Sequence[InstanceOutcome]) -> str:
+    parts = []
+    for o in outcomes:
+        codes = ",".join(sorted({f.code for f in o.failures})) or o.status.value
+        parts.append(f"{o.notice.instance_id}: {codes} ({len(o.remaining)} binding(s) left)")
+    return "; ".join(parts)
+
+
+def _first_seen(notices: Sequence[Notice]) -> str:
+    return min([n.first_seen for n in notices if n.first_seen] or [utc_now_iso()])
+
+
+def _request_ids(outcomes: Sequence[InstanceOutcome]) -> List[str]:
+    ids = {r for o in outcomes for r in o.notice.prior_request_ids} | {r for o in outcomes for r in o.request_ids}
+    ids |= {f.request_id for o in outcomes for f in o.failures if f.request_id}
+    return sorted(ids)
+
+
+def _original(outcomes: Sequence[InstanceOutcome], record: Optional[Record]) -> Optional[str]:
+    for o in outcomes:
+        if o.notice.original:
+            return o.notice.original
+    return record.payload if record is not None else None

@@ -1,0 +1,97 @@
+"""Structured JSON logs: one line per decision, with the correlation fields, and never a secret.
+
+    with correlation(request_id="...", dry_run=False):
+        decision("unbound", instance_id="ins-...", load_balancer_id="lb-...")
+
+prints `{"timestamp": ..., "level": "INFO", "decision": "unbound", "message": "unbound", "request_id": ...}`.
+"""
+from __future__ import annotations
+
+import contextvars
+import logging
+import re
+import sys
+from contextlib import contextmanager
+from typing import Any, Dict, Iterator, Sequence
+
+from pythonjsonlogger.json import JsonFormatter
+
+LOGGER_NAME = "clb_unbind"
+REDACTED = "***"
+_SECRET_KEY = re.compile(r"secret|password|signature|authorization|credential|sessiontoken|^token$", re.I)
+_context: contextvars.ContextVar[Dict[str, Any]] = contextvars.ContextVar("clb_unbind_log_context", default={})
+
+logger = logging.getLogger(LOGGER_NAME)
+
+
+class _Redactor(logging.Filter):
+    """Adds the correlation fields and scrubs every configured secret from every field of the record.
+
+    Redaction by value catches a secret wherever it hides (an error message echoing a header, say);
+    redaction by key catches fields whose name says they hold one.
+    """
+
+    def __init__(self, secrets: Sequence[str]) -> None:
+        super().__init__()
+        self.secrets = tuple(s for s in secrets if s)
+
+    def _scrub(self, value: Any) -> Any:
+        if isinstance(value, str):
+            for secret in self.secrets:
+                if secret in value:
+                    value = value.replace(secret, REDACTED)
+            return value
+        if isinstance(value, dict):
+            return {k: REDACTED if _SECRET_KEY.search(str(k)) else self._scrub(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [self._scrub(v) for v in value]
+        return value
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        for key, value in _context.get().items():
+            if not hasattr(record, key):
+                setattr(record, key, value)
+        record.msg = self._scrub(str(record.msg))
+        if record.args:
+            record.args = tuple(self._scrub(a) for a in record.args) if isinstance(record.args, tuple) else record.args
+        for key in list(vars(record)):
+            if key in _STANDARD_ATTRS:
+                continue
+            setattr(record, key, REDACTED if _SECRET_KEY.search(key) else self._scrub(getattr(record, key)))
+        return True
+
+
+_STANDARD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
+
+
+def configure(level: str = "INFO", secrets: Sequence[str] = (), stream: Any = None) -> None:
+    """(Re)configure the function's logger; called once per invocation so warm starts pick up new settings."""
+    handler = logging.StreamHandler(stream or sys.stdout)
+    handler.setFormatter(
+        JsonFormatter(
+            "%(levelname)s %(message)s",
+            rename_fields={"levelname": "level"},
+            timestamp=True,
+        )
+    )
+    handler.addFilter(_Redactor(secrets))
+    for old in list(logger.handlers):
+        logger.removeHandler(old)
+    logger.addHandler(handler)
+    logger.setLevel(level if level in logging._nameToLevel else "INFO")
+    logger.propagate = False
+
+
+@contextmanager
+def correlation(**fields: Any) -> Iterator[None]:
+    """Fields added to every log line written inside the block (and in threads started with `run_in_context`)."""
+    token = _context.set({**_context.get(), **{k: v for k, v in fields.items() if v is not None}})
+    try:
+        yield
+    finally:
+        _context.reset(token)
+
+
+def decision(name: str, level: int = logging.INFO, **fields: Any) -> None:
+    """Log one decision of the function (resolved, planned, unbound, verified, completed, skipped, failed, ...)."""
+    logger.log(level, name, extra={"decision": name, **{k: v for k, v in fields.items() if v is not None}})

@@ -1,0 +1,187 @@
+"""The values that flow through the function, one stage to the next.
+
+event ──► Record[] (each holding Notice[]) ──► Binding[] ──► Batch[] ──► BatchResult[] ──► InstanceOutcome[]
+
+Every type here is immutable and free of I/O, so each stage can be tested on its own.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Optional, Tuple
+
+CVM_INSTANCE_ID = re.compile(r"^ins-[a-z0-9]{8}$")
+ECM_INSTANCE_ID = re.compile(r"^ein-[a-z0-9]{8}$")
+LOAD_BALANCER_ID = re.compile(r"^lb-[a-z0-9]{8}$")
+
+
+class Cloud(str, Enum):
+    """Which load-balancer product a binding lives on."""
+
+    CLB = "clb"
+    ECM = "ecm"
+
+
+def cloud_of(instance_id: str) -> Cloud:
+    """CVM instances (`ins-`) sit behind CLB, ECM edge instances (`ein-`) behind ECM load balancers."""
+    if CVM_INSTANCE_ID.match(instance_id):
+        return Cloud.CLB
+    if ECM_INSTANCE_ID.match(instance_id):
+        return Cloud.ECM
+    raise ValueError(f"not a CVM (ins-xxxxxxxx) or ECM (ein-xxxxxxxx) instance id: {instance_id!r}")
+
+
+def is_instance_id(value: str) -> bool:
+    return bool(CVM_INSTANCE_ID.match(value) or ECM_INSTANCE_ID.match(value))
+
+
+@dataclass(frozen=True)
+class LifecycleAction:
+    """The Auto Scaling lifecycle action that waits for this instance to be unbound."""
+
+    hook_id: str
+    token: Optional[str]
+    group_id: Optional[str] = None
+    hook_name: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One instance that is leaving: the normalized interruption event every trigger is turned into."""
+
+    instance_id: str
+    source: str
+    """Which trigger brought it: cmq, ckafka, eventbridge, apigw, direct, retry, redrive."""
+    reason: str
+    """Why it is leaving: INSTANCE_TERMINATING, SCALE_IN, an EventBridge type, operator, ..."""
+    record_id: str
+    """The record of the event it came from, for per-record outcomes."""
+    lifecycle: Optional[LifecycleAction] = None
+    attempt: int = 1
+    dry_run: bool = False
+    first_seen: Optional[str] = None
+    """When the first attempt saw this notice (ISO-8601), carried through retries."""
+    prior_request_ids: Tuple[str, ...] = ()
+    """Cloud request ids of earlier attempts, so a dead letter lists every attempt's calls."""
+    original: Optional[str] = None
+    """The payload that first carried the notice, kept for dead letters."""
+
+    @property
+    def cloud(self) -> Cloud:
+        return cloud_of(self.instance_id)
+
+
+@dataclass(frozen=True)
+class ActivityRef:
+    """A scaling-activity notification: its instance ids are read with DescribeAutoScalingActivities."""
+
+    activity_id: str
+    group_id: Optional[str]
+    record_id: str
+    source: str
+    dry_run: bool = False
+
+
+@dataclass(frozen=True)
+class Record:
+    """One unit of an event (a queue message, an HTTP request, a direct call) and what it asks for.
+
+    A record is handled on its own: a record that is refused or fails never stops the others.
+    """
+
+    record_id: str
+    source: str
+    notices: Tuple[Notice, ...] = ()
+    activities: Tuple[ActivityRef, ...] = ()
+    ignored: Optional[str] = None
+    """Why a well-formed record asks for nothing (e.g. an INSTANCE_LAUNCHING lifecycle message)."""
+    refused: Optional[str] = None
+    """Why a record was refused (malformed, invalid id, ...): no cloud call is made for it."""
+    payload: Optional[str] = None
+    """The original payload (a queue message body, an HTTP body), kept for retries and dead letters."""
+
+
+@dataclass(frozen=True)
+class Binding:
+    """One target of one instance on one listener (and, for layer 7, one forwarding rule)."""
+
+    cloud: Cloud
+    region: str
+    load_balancer_id: str
+    listener_id: str
+    protocol: str
+    listener_port: int
+    location_id: Optional[str]
+    instance_id: str
+    private_ip: str
+    target_port: int
+    weight: Optional[int] = None
+    by_eni_ip: bool = False
+    """Deregister by EniIp (the IP is not the instance's primary IP) rather than by InstanceId."""
+
+    @property
+    def key(self) -> Tuple[str, str, Optional[str], str, int]:
+        """What identifies the binding on the load balancer, independent of how it was read."""
+        return (self.load_balancer_id, self.listener_id, self.location_id, self.private_ip, self.target_port)
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Bindings to remove from one load balancer in one write call."""
+
+    cloud: Cloud
+    region: str
+    load_balancer_id: str
+    bindings: Tuple[Binding, ...]
+
+
+@dataclass(frozen=True)
+class CloudFailure:
+    """A cloud error kept as data: its code decides whether the work is retried or dead-lettered."""
+
+    code: str
+    message: str
+    action: str
+    request_id: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    batch: Batch
+    failed: Tuple[Binding, ...] = ()
+    failure: Optional[CloudFailure] = None
+    request_ids: Tuple[str, ...] = ()
+
+
+class Status(str, Enum):
+    UNBOUND = "unbound"
+    """Bindings were removed and verification found none left."""
+    NOT_BOUND = "not_bound"
+    """The instance had no binding to remove."""
+    PLANNED = "planned"
+    """Dry run: what would have been removed."""
+    INCOMPLETE = "incomplete"
+    """Some bindings are still there, or a cloud error stopped the work: to be retried."""
+    REFUSED = "refused"
+    """The work can never succeed (unknown instance, no permission, ...)."""
+    IGNORED = "ignored"
+
+
+@dataclass(frozen=True)
+class InstanceOutcome:
+    """What was done for one notice: the record the function leaves behind."""
+
+    notice: Notice
+    status: Status
+    removed: Tuple[Binding, ...] = ()
+    remaining: Tuple[Binding, ...] = ()
+    left_alone: Tuple[Binding, ...] = ()
+    """Bindings on load balancers outside CLB_UNBIND_ALLOWED_LOAD_BALANCERS: reported, never removed."""
+    failures: Tuple[CloudFailure, ...] = ()
+    lifecycle_completed: bool = False
+    request_ids: Tuple[str, ...] = field(default=())
+
+    @property
+    def done(self) -> bool:
+        return self.status in (Status.UNBOUND, Status.NOT_BOUND, Status.PLANNED, Status.IGNORED)

@@ -1,0 +1,195 @@
+"""Notices ──► outcomes: resolve, plan, (drain), apply, verify, complete lifecycle actions.
+
+All notices of one invocation share one resolution and one write per load balancer, so ten instances
+leaving one load balancer cost one BatchDeregisterTargets, not ten.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence, Set, Tuple
+
+from .apply import failed_bindings, run_per_load_balancer, unbind, zero_weights
+from .cloud.errors import CloudError, is_permanent
+from .cloud.session import CloudSession
+from .log import decision
+from .model import Binding, Cloud, CloudFailure, InstanceOutcome, Notice, Status
+from .plan import plan, split_allowed
+from .resolve import Resolution, resolve
+
+
+@dataclass
+class Work:
+    """What one run found and did, per instance; turned into outcomes per notice at the end."""
+
+    resolution: Resolution = field(default_factory=Resolution)
+    mine: Dict[str, Tuple[Binding, ...]] = field(default_factory=dict)
+    left_alone: Dict[str, Tuple[Binding, ...]] = field(default_factory=dict)
+    remaining: Dict[str, Tuple[Binding, ...]] = field(default_factory=dict)
+    failures: Dict[str, List[CloudFailure]] = field(default_factory=dict)
+    request_ids: Dict[str, List[str]] = field(default_factory=dict)
+    tokens: Dict[str, str] = field(default_factory=dict)
+
+    def note(self, name: str, instance_id: str, level: int = logging.INFO, **fields: object) -> None:
+        """A decision about one instance, with its lifecycle token as a correlation field."""
+        decision(name, level=level, instance_id=instance_id, lifecycle_action_token=self.tokens.get(instance_id), **fields)
+
+
+def _fail_all(notices: Sequence[Notice], failure: CloudFailure) -> List[InstanceOutcome]:
+    status = Status.REFUSED if is_permanent(failure.code) else Status.INCOMPLETE
+    decision("failed", level=logging.ERROR, instances=[n.instance_id for n in notices], error_code=failure.code, error_message=failure.message, action=failure.action)
+    return [InstanceOutcome(n, status, failures=(failure,)) for n in notices]
+
+
+def run(session: CloudSession, notices: Sequence[Notice]) -> List[InstanceOutcome]:
+    if not notices:
+        return []
+    settings = session.settings
+    instance_ids = sorted({n.instance_id for n in notices})
+    wet_ids = sorted({n.instance_id for n in notices if not n.dry_run})
+    work = Work(tokens={n.instance_id: n.lifecycle.token for n in notices if n.lifecycle and n.lifecycle.token})
+    try:
+        work.resolution = resolve(session, instance_ids)
+    except CloudError as exc:
+        return _fail_all(notices, exc.failure)
+
+    for instance_id, bindings in work.resolution.bindings.items():
+        mine, others = split_allowed(bindings, settings.allowed_load_balancers)
+        work.mine[instance_id] = tuple(mine)
+        work.left_alone[instance_id] = tuple(others)
+        work.note(
+            "resolved",
+            instance_id,
+            bindings=len(bindings),
+            load_balancers=sorted({b.load_balancer_id for b in mine}),
+            left_alone=[f"{b.load_balancer_id}/{b.listener_id}" for b in others] or None,
+        )
+        for b in others:
+            work.note("left_alone", instance_id, level=logging.WARNING, load_balancer_id=b.load_balancer_id,
+                     listener_id=b.listener_id, reason="load balancer not in CLB_UNBIND_ALLOWED_LOAD_BALANCERS")
+    for instance_id in sorted(work.resolution.missing):
+        work.note("instance_not_found", instance_id, level=logging.WARNING)
+
+    to_remove = [b for i in wet_ids for b in work.mine.get(i, ())]
+    batches = plan(to_remove)
+    for batch in batches:
+        decision("planned", load_balancer_id=batch.load_balancer_id, cloud=batch.cloud.value, targets=len(batch.bindings),
+                 instances=sorted({b.instance_id for b in batch.bindings}))
+
+    if batches:
+        _drain(session, [b for b in batches if b.cloud is Cloud.CLB])
+        results = run_per_load_balancer(session, batches, unbind)
+        for binding, failure in failed_bindings(results).items():
+            work.failures.setdefault(binding.instance_id, []).append(failure)
+        for result in results:
+            for rid in result.request_ids:
+                for iid in {b.instance_id for b in result.batch.bindings}:
+                    work.request_ids.setdefault(iid, []).append(rid)
+        _verify(session, sorted({b.instance_id for b in to_remove}), work)
+
+    outcomes = _complete_lifecycles(session, [_outcome(n, work) for n in notices])
+    for o in outcomes:
+        work.note(
+            o.status.value,
+            o.notice.instance_id,
+            level=logging.INFO if o.done else logging.WARNING,
+            record_id=o.notice.record_id,
+            attempt=o.notice.attempt,
+            dry_run=o.notice.dry_run,
+            removed=[f"{b.load_balancer_id}/{b.listener_id}/{b.location_id or '-'}:{b.target_port}" for b in o.removed] or None,
+            remaining=len(o.remaining) or None,
+            lifecycle_completed=o.lifecycle_completed,
+            error_codes=sorted({f.code for f in o.failures}) or None,
+        )
+    return outcomes
+
+
+def _drain(session: CloudSession, batches: Sequence) -> None:
+    """Opt-in graceful drain: weight 0 everywhere, then one wait for all load balancers together."""
+    seconds = session.settings.drain_seconds
+    if seconds <= 0 or not batches:
+        return
+    results = run_per_load_balancer(session, batches, zero_weights)
+    # Keep at least half of what is left for the unbind itself: a drain must never cost the unbind.
+    wait = min(seconds, session.deadline.remaining() / 2)
+    decision("draining", drain_seconds=round(wait, 3), requested_seconds=seconds,
+             failed_load_balancers=sorted({r.batch.load_balancer_id for r in results if r.failure}) or None)
+    if wait > 0:
+        session.sleep(wait)
+
+
+def _verify(session: CloudSession, instance_ids: List[str], work: Work) -> None:
+    """Read the bindings again: only what the cloud no longer shows counts as done."""
+    try:
+        again = resolve(session, instance_ids)
+    except CloudError as exc:
+        for iid in instance_ids:
+            work.remaining[iid] = work.mine.get(iid, ())
+            work.failures.setdefault(iid, []).append(exc.failure)
+        return
+    for iid in instance_ids:
+        mine, _ = split_allowed(again.bindings.get(iid, ()), session.settings.allowed_load_balancers)
+        work.remaining[iid] = tuple(mine)
+        work.note("verified", iid, still_bound=len(mine),
+                 remaining=[f"{b.load_balancer_id}/{b.listener_id}/{b.location_id or '-'}:{b.target_port}" for b in mine] or None)
+
+
+def _outcome(notice: Notice, work: Work) -> InstanceOutcome:
+    iid = notice.instance_id
+    alone = work.left_alone.get(iid, ())
+    if iid in work.resolution.missing:
+        failure = CloudFailure("InstanceNotFound", f"{iid} does not exist (it may already be terminated)", "resolve")
+        return InstanceOutcome(notice, Status.REFUSED, failures=(failure,))
+    mine = work.mine.get(iid, ())
+    if notice.dry_run:
+        return InstanceOutcome(notice, Status.PLANNED, remaining=mine, left_alone=alone)
+    if not mine:
+        return InstanceOutcome(notice, Status.NOT_BOUND, left_alone=alone)
+    remaining = work.remaining.get(iid, mine)
+    removed = tuple(b for b in mine if b.key not in {r.key for r in remaining})
+    failures = tuple(dict.fromkeys(work.failures.get(iid, ())))
+    rids = tuple(dict.fromkeys(work.request_ids.get(iid, ())))
+    if remaining:
+        if not failures:
+            failures = (CloudFailure("StillBound", f"{len(remaining)} binding(s) still present after the unbind", "verify"),)
+        return InstanceOutcome(notice, Status.INCOMPLETE, removed=removed, remaining=remaining, left_alone=alone, failures=failures, request_ids=rids)
+    return InstanceOutcome(notice, Status.UNBOUND, removed=removed, left_alone=alone, request_ids=rids)
+
+
+def _complete_lifecycles(session: CloudSession, outcomes: List[InstanceOutcome]) -> List[InstanceOutcome]:
+    """CONTINUE only once the instance is verified unbound (or never was); each action at most once per run."""
+    from dataclasses import replace
+
+    done: Dict[Tuple[str, str], Optional[CloudFailure]] = {}
+    final: List[InstanceOutcome] = []
+    for outcome in outcomes:
+        action = outcome.notice.lifecycle
+        if action is None or outcome.status not in (Status.UNBOUND, Status.NOT_BOUND) or outcome.notice.dry_run:
+            final.append(outcome)
+            continue
+        key = (action.hook_id, action.token or outcome.notice.instance_id)
+        if key not in done:
+            done[key] = _complete_one(session, outcome.notice)
+        failure = done[key]
+        if failure is None:
+            final.append(replace(outcome, lifecycle_completed=True))
+        else:
+            status = Status.REFUSED if is_permanent(failure.code) else Status.INCOMPLETE
+            final.append(replace(outcome, status=status, failures=outcome.failures + (failure,)))
+    return final
+
+
+def _complete_one(session: CloudSession, notice: Notice) -> Optional[CloudFailure]:
+    from .cloud.autoscaling import complete_lifecycle_action
+
+    action = notice.lifecycle
+    assert action is not None
+    try:
+        newly = complete_lifecycle_action(session, notice.instance_id, action)
+    except CloudError as exc:
+        decision("lifecycle_failed", level=logging.ERROR, instance_id=notice.instance_id, lifecycle_hook_id=action.hook_id,
+                 lifecycle_action_token=action.token, error_code=exc.code, error_message=exc.failure.message)
+        return exc.failure
+    decision("completed" if newly else "completed_already", instance_id=notice.instance_id,
+             lifecycle_hook_id=action.hook_id, lifecycle_action_token=action.token, lifecycle_result="CONTINUE")
+    return None

@@ -1,0 +1,58 @@
+"""Bindings ──► batches: one write call per load balancer, chunked to the API's limit. Pure, no I/O."""
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any, Dict, FrozenSet, Iterable, List, Tuple
+
+from .model import Batch, Binding, Cloud
+
+MAX_TARGETS_PER_BATCH = 500  # BatchDeregisterTargets, CLB (doc 214/38304); ECM's limit is unpublished, same cap
+
+
+def plan(bindings: Iterable[Binding], max_targets: int = MAX_TARGETS_PER_BATCH) -> List[Batch]:
+    groups: Dict[Tuple[Cloud, str, str], Dict[tuple, Binding]] = defaultdict(dict)
+    for b in bindings:
+        groups[(b.cloud, b.region, b.load_balancer_id)].setdefault(b.key, b)
+    batches: List[Batch] = []
+    for (cloud, region, lb_id), by_key in sorted(groups.items(), key=lambda kv: (kv[0][0].value, kv[0][1], kv[0][2])):
+        ordered = [by_key[k] for k in sorted(by_key, key=lambda k: (k[1], k[2] or "", k[3], k[4]))]
+        for start in range(0, len(ordered), max_targets):
+            batches.append(Batch(cloud, region, lb_id, tuple(ordered[start : start + max_targets])))
+    return batches
+
+
+def split_allowed(bindings: Iterable[Binding], allowed: FrozenSet[str]) -> Tuple[List[Binding], List[Binding]]:
+    """(bindings the function may remove, bindings on load balancers outside the allow-list)."""
+    mine: List[Binding] = []
+    others: List[Binding] = []
+    for b in bindings:
+        (mine if not allowed or b.load_balancer_id in allowed else others).append(b)
+    return mine, others
+
+
+def deregister_target(b: Binding) -> Dict[str, Any]:
+    """The `BatchTarget` that removes one binding (exactly one of InstanceId / EniIp)."""
+    target: Dict[str, Any] = {"ListenerId": b.listener_id, "Port": b.target_port}
+    if b.by_eni_ip:
+        target["EniIp"] = b.private_ip
+    else:
+        target["InstanceId"] = b.instance_id
+    if b.location_id:
+        target["LocationId"] = b.location_id  # required for layer-7 rules
+    return target
+
+
+def zero_weight_list(bindings: Iterable[Binding]) -> List[Dict[str, Any]]:
+    """`BatchModifyTargetWeight.ModifyList`: one entry per listener/rule with its targets at weight 0."""
+    grouped: Dict[Tuple[str, str], List[Dict[str, Any]]] = defaultdict(list)
+    for b in bindings:
+        target: Dict[str, Any] = {"Port": b.target_port, "Weight": 0}
+        target["EniIp" if b.by_eni_ip else "InstanceId"] = b.private_ip if b.by_eni_ip else b.instance_id
+        grouped[(b.listener_id, b.location_id or "")].append(target)
+    modify: List[Dict[str, Any]] = []
+    for (listener_id, location_id), targets in sorted(grouped.items()):
+        entry: Dict[str, Any] = {"ListenerId": listener_id, "Targets": targets, "Weight": 0}
+        if location_id:
+            entry["LocationId"] = location_id
+        modify.append(entry)
+    return modify

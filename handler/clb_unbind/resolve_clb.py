@@ -1,0 +1,75 @@
+"""CVM instances behind CLB: DescribeInstances, then DescribeLBListeners by (VpcId, PrivateIp)."""
+from __future__ import annotations
+
+from typing import Dict, Iterator, List, Sequence, Tuple
+
+from .cloud import clb, cvm
+from .cloud.cvm import NetworkPlace
+from .cloud.session import CloudSession
+from .model import Binding, Cloud
+from .resolve import Resolution, group_by_instance
+
+
+def lookup_rounds(places: Sequence[NetworkPlace]) -> List[Dict[Tuple[str, str], NetworkPlace]]:
+    """Split (vpc, ip) backends into lookups in which every IP occurs once.
+
+    DescribeLBListeners answers targets by IP, with a numeric VpcId we cannot map to `vpc-…`; if two named
+    instances in different VPCs share an IP, one lookup could not tell their bindings apart. Such
+    collisions go to separate lookups, so an answer's IP always names exactly one instance.
+    """
+    rounds: List[Dict[Tuple[str, str], NetworkPlace]] = []
+    for place in places:
+        for ip in place.private_ips:
+            for lookup in rounds:
+                if all(existing_ip != ip for _, existing_ip in lookup):
+                    lookup[(place.vpc_id, ip)] = place
+                    break
+            else:
+                rounds.append({(place.vpc_id, ip): place})
+    return rounds
+
+
+def _targets(item: dict) -> Iterator[Tuple[dict, dict, object]]:
+    for listener in item.get("Listeners") or []:
+        for target in listener.get("Targets") or []:
+            yield listener, target, None
+        for rule in listener.get("Rules") or []:
+            for target in rule.get("Targets") or []:
+                yield listener, target, rule.get("LocationId")
+
+
+def resolve_clb(session: CloudSession, instance_ids: Sequence[str]) -> Resolution:
+    places = cvm.describe_instances(session, instance_ids)
+    found: List[Binding] = []
+    for lookup in lookup_rounds([places[i] for i in sorted(places)]):
+        owner_by_ip = {ip: place for (_, ip), place in lookup.items()}
+        for item in clb.describe_lb_listeners(session, list(lookup)):
+            region = item.get("Region") or session.settings.region
+            for listener, target, location_id in _targets(item):
+                place = owner_by_ip.get(target.get("PrivateIp"))
+                if place is None or target.get("Port") is None:
+                    continue
+                ip = target["PrivateIp"]
+                found.append(
+                    Binding(
+                        cloud=Cloud.CLB,
+                        region=region,
+                        load_balancer_id=item["LoadBalancerId"],
+                        listener_id=listener["ListenerId"],
+                        protocol=str(listener.get("Protocol") or ""),
+                        listener_port=int(listener.get("Port") or 0),
+                        location_id=location_id,  # type: ignore[arg-type]
+                        instance_id=place.instance_id,
+                        private_ip=ip,
+                        target_port=int(target["Port"]),
+                        weight=target.get("Weight"),
+                        # A bind by InstanceId means the primary NIC's primary IP; anything else, an ENI
+                        # bind, or a cross-region bind is removed by EniIp (tencent-facts §5.4).
+                        by_eni_ip=(
+                            ip != place.private_ips[0]
+                            or str(target.get("Type") or "").lower() == "eni"
+                            or region != session.settings.region
+                        ),
+                    )
+                )
+    return Resolution(group_by_instance(places, found), frozenset(instance_ids) - frozenset(places))

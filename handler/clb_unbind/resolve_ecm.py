@@ -1,0 +1,39 @@
+"""ECM edge instances: DescribeInstances, DescribeLoadBalancers(BackendPrivateIps), DescribeTargets per LB."""
+from __future__ import annotations
+
+from typing import List, Sequence
+
+from .cloud import ecm
+from .cloud.session import CloudSession
+from .model import Binding, Cloud
+from .resolve import Resolution, group_by_instance
+
+
+def resolve_ecm(session: CloudSession, instance_ids: Sequence[str]) -> Resolution:
+    places = ecm.describe_instances(session, instance_ids)
+    ips = sorted({ip for place in places.values() for ip in place.private_ips})
+    found: List[Binding] = []
+    load_balancers = ecm.load_balancers_with_backends(session, ips) if ips else []
+    for lb_id in load_balancers:
+        for listener in ecm.describe_targets(session, lb_id):
+            for target in listener.get("Targets") or []:
+                place = places.get(target.get("InstanceId") or "")
+                if place is None or target.get("Port") is None:
+                    continue
+                addresses = target.get("PrivateIpAddresses") or list(place.private_ips[:1])
+                found.append(
+                    Binding(
+                        cloud=Cloud.ECM,
+                        region="",
+                        load_balancer_id=lb_id,
+                        listener_id=listener["ListenerId"],
+                        protocol=str(listener.get("Protocol") or ""),
+                        listener_port=int(listener.get("Port") or 0),
+                        location_id=None,
+                        instance_id=place.instance_id,
+                        private_ip=addresses[0],
+                        target_port=int(target["Port"]),
+                        weight=target.get("Weight"),
+                    )
+                )
+    return Resolution(group_by_instance(places, found), frozenset(instance_ids) - frozenset(places))

@@ -1,0 +1,43 @@
+"""The world the functional tests run in, and event builders for it."""
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+DEMO_ESTATE = Path(__file__).resolve().parent.parent / "emulator" / "estates" / "demo.json"
+TOKEN_LEAVING_1 = "3080e1c9-0efe-4dd7-ad3b-90cd6618298f"
+
+
+def base_estate() -> Dict[str, Any]:
+    """The demo estate (emulator/estates/demo.json), which the tests and `make demo` share.
+
+    Two CVMs leave: ins-web00001 (5 bindings on lb-web00001 and lb-web00002: TCP on two ports, two HTTP
+    rules one of them through the secondary IP 10.0.0.111 as an ENI bind, UDP) and ins-web00002; two stay
+    on the same listeners (ins-web00003, ins-web00004); ins-lonely01 has no binding; ins-other001 has
+    ins-web00001's IP 10.0.0.11 in another VPC. Edge: ein-edge0001 leaves, ein-edge0002 stays.
+    """
+    return json.loads(DEMO_ESTATE.read_text())
+
+
+def lifecycle_message(instance: str, token: str, transition: str = "INSTANCE_TERMINATING", hook: str = "ash-hook0001") -> str:
+    return json.dumps({
+        "Service": "Tencent Cloud Auto Scaling", "Time": "2026-11-22T10:15:11Z", "AppId": "1251783334",
+        "ActivityId": "asa-scalein1", "AutoScalingGroupId": "asg-group001", "LifecycleHookId": hook,
+        "LifecycleHookName": "unbind-before-terminate", "LifecycleActionToken": token, "InstanceId": instance,
+        "LifecycleTransition": transition, "NotificationMetadata": "",
+    })
+
+
+def cmq_event(*bodies: str, msg_ids: Optional[List[str]] = None) -> Dict[str, Any]:
+    ids = msg_ids or [f"msg-{i}" for i in range(len(bodies))]
+    return {"Records": [{"CMQ": {"type": "queue", "topicOwner": 1251783334, "topicName": "clb-unbind-lifecycle",
+                                 "subscriptionName": "", "publishTime": "2026-11-22T10:15:12.000Z", "msgId": mid,
+                                 "requestId": mid, "msgBody": body, "msgTag": ""}} for mid, body in zip(ids, bodies)]}
+
+
+def estate(**changes: Any) -> Dict[str, Any]:
+    e = copy.deepcopy(base_estate())
+    e.update(changes)
+    return e
