@@ -1,0 +1,1 @@
+"""`make demo`: the function against the local emulator, every sample event, logs then a summary."""
