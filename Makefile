@@ -17,5 +17,17 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -q
 
+# Seeded fault-injection runs against the emulator; a short version runs inside `make test`.
+chaos: $(STAMP)
+	$(PY) -m chaos --runs 200
+
+# Benchmarks on the emulator: API calls and wall time beside each workload's lower bound.
+bench: $(STAMP) package
+	$(PY) -m bench
+
+# The SCF deploy package: handler/ plus runtime wheels for the target runtime, no tests or emulator.
+package: $(STAMP)
+	$(PY) -m tools.package
+
 clean:
 	rm -rf $(VENV) dist .pytest_cache
