@@ -53,7 +53,6 @@ def main() -> int:
             "CLB_UNBIND_RETRY_QUEUE": "clb-unbind-retry",
             "CLB_UNBIND_DEAD_LETTER_QUEUE": "clb-unbind-dead-letter",
             "CLB_UNBIND_API_SECRET": API_SECRET,
-            "CLB_UNBIND_TASK_POLL_SECONDS": "0.1",
         }
     )
     sys.path.insert(0, str(ROOT / "handler"))

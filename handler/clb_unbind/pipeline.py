@@ -121,7 +121,7 @@ def _drain(session: CloudSession, batches: Sequence) -> None:
 def _verify(session: CloudSession, instance_ids: List[str], work: Work) -> None:
     """Read the bindings again: only what the cloud no longer shows counts as done."""
     try:
-        again = resolve(session, instance_ids)
+        again = resolve(session, instance_ids, earlier=work.resolution)
     except CloudError as exc:
         for iid in instance_ids:
             work.remaining[iid] = work.mine.get(iid, ())

@@ -1,13 +1,13 @@
 """CVM instances behind CLB: DescribeInstances, then DescribeLBListeners by (VpcId, PrivateIp)."""
 from __future__ import annotations
 
-from typing import Dict, Iterator, List, Sequence, Tuple
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 from .cloud import clb, cvm
 from .cloud.cvm import NetworkPlace
 from .cloud.session import CloudSession
 from .model import Binding, Cloud
-from .resolve import Resolution, group_by_instance
+from .resolve import Resolution, group_by_instance, known_places
 
 
 def lookup_rounds(places: Sequence[NetworkPlace]) -> List[Dict[Tuple[str, str], NetworkPlace]]:
@@ -38,8 +38,10 @@ def _targets(item: dict) -> Iterator[Tuple[dict, dict, object]]:
                 yield listener, target, rule.get("LocationId")
 
 
-def resolve_clb(session: CloudSession, instance_ids: Sequence[str]) -> Resolution:
-    places = cvm.describe_instances(session, instance_ids)
+def resolve_clb(session: CloudSession, instance_ids: Sequence[str], earlier: Optional[Resolution] = None) -> Resolution:
+    places = known_places(instance_ids, earlier)
+    if places is None:
+        places = cvm.describe_instances(session, instance_ids)
     found: List[Binding] = []
     for lookup in lookup_rounds([places[i] for i in sorted(places)]):
         owner_by_ip = {ip: place for (_, ip), place in lookup.items()}
@@ -72,4 +74,4 @@ def resolve_clb(session: CloudSession, instance_ids: Sequence[str]) -> Resolutio
                         ),
                     )
                 )
-    return Resolution(group_by_instance(places, found), frozenset(instance_ids) - frozenset(places))
+    return Resolution(group_by_instance(places, found), frozenset(instance_ids) - frozenset(places), places)

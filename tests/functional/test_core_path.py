@@ -48,7 +48,7 @@ def test_instances_sharing_load_balancers_share_one_call_per_load_balancer(emula
     invoke({"instanceIds": ["ins-web00001", "ins-web00002"]})
     assert emulator.bindings("ins-web00001") == [] and emulator.bindings("ins-web00002") == []
     assert emulator.count("BatchDeregisterTargets", "clb") == 2
-    assert emulator.count("DescribeInstances", "cvm") == 2
+    assert emulator.count("DescribeInstances", "cvm") == 1  # the verification reuses where the instances are
     assert emulator.bindings("ins-web00003") and emulator.bindings("ins-web00004")
 
 

@@ -16,16 +16,19 @@ class CloudError(Exception):
         return self.failure.code
 
 
-RETRYABLE_PREFIXES = (
+BUSY_CODES = (
+    "FailedOperation.ResourceInOperating",  # CLB: the load balancer is running another task (§5.7)
+    "FailedOperation.OperationConflict",  # ECM: another operation is running on the load balancer
+)
+
+RETRYABLE_PREFIXES = BUSY_CODES + (
     "RequestLimitExceeded",  # more than 20 requests a second to one action (tencent-facts §5)
-    "FailedOperation.ResourceInOperating",  # the load balancer is running another task (§5.7)
     "FailedOperation.RateLimitExceeded",
     "FailedOperation.RequestTimeout",
     "InternalError",  # bk-bcs treats it as "clb is dealing another action" (§5.4)
     "ClientNetworkError",  # the SDK's transport errors; a write may have been applied: callers re-read state
     "ServerNetworkError",
     "FailedOperation.InternalOperationFailure",
-    "FailedOperation.OperationConflict",  # ECM: another operation is running on the load balancer
 )
 
 PERMANENT_PREFIXES = (

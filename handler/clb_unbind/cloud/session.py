@@ -18,8 +18,9 @@ from ..config import Settings
 from ..log import decision
 from ..model import CloudFailure
 from .deadline import Deadline
-from .errors import CloudError, is_retryable
+from .errors import BUSY_CODES, CloudError, is_retryable
 from .ratelimit import RateLimiter
+from .taskclock import clock_for
 
 # service -> (client module, client class, models module, whether the API takes a region)
 _SERVICES: Dict[str, Tuple[str, str, str, bool]] = {
@@ -151,7 +152,7 @@ class CloudSession:
                 )
             if not is_retryable(failure.code):
                 raise CloudError(failure)
-            pause = self.rng.uniform(0, min(self.BACKOFF_CAP, self.BACKOFF_BASE * 2 ** (attempt - 1)))
+            pause = self._pause(service, failure.code, attempt)
             if pause + 0.5 >= self.deadline.remaining():
                 raise CloudError(failure)
             decision(
@@ -163,6 +164,16 @@ class CloudSession:
                 pause_seconds=round(pause, 3),
             )
             self.sleep(pause)
+
+    def _pause(self, service: str, code: str, attempt: int) -> float:
+        """How long to wait before retrying: on the load balancer's task clock when it is busy, within
+        the API's one-second window when throttled, else capped exponential backoff with full jitter."""
+        if code.startswith(BUSY_CODES):
+            task = clock_for(service, self.settings.task_poll_seconds).expected()
+            return min(self.BACKOFF_CAP, max(0.02, task * self.rng.uniform(0.5, 1.5)))
+        if code.startswith("RequestLimitExceeded"):
+            return self.rng.uniform(0.2, 1.0)
+        return self.rng.uniform(0, min(self.BACKOFF_CAP, self.BACKOFF_BASE * 2 ** (attempt - 1)))
 
     def _sleep_within_deadline(self, seconds: float, service: str, action: str) -> None:
         if seconds >= self.deadline.remaining():
@@ -178,20 +189,31 @@ class CloudSession:
     def wait_for_task(self, service: str, action: str, task_id: str, region: Optional[str] = None) -> Tuple[int, str]:
         """Poll an async task until it ends: (status, message); status 0 success, 1 failed (tencent-facts §5.6).
 
-        Polls start fast and slow down to `task_poll_seconds`; a task still running at the deadline is
-        reported as status 2 and the caller treats the work as not done.
+        The first poll comes after about as long as this process has seen tasks take (before any,
+        `task_poll_seconds`); the next a quarter of that later, then each 1.5 times further apart, never
+        more than `task_poll_seconds`. A task still running at the
+        deadline is reported as status 2 and the caller treats the work as not done.
         """
-        interval = min(0.05, self.settings.task_poll_seconds)
+        clock = clock_for(service, self.settings.task_poll_seconds)
+        expected = clock.expected()
+        started = time.monotonic()
+        wait = expected
+        polls = 0
+        previous_poll = started
         while True:
-            self.sleep(min(interval, max(self.deadline.remaining() - 0.5, 0)))
+            self.sleep(min(wait, max(self.deadline.remaining() - 0.5, 0)))
             reply = self.call(service, action, {"TaskId": task_id}, region=region)
+            polls += 1
+            now = time.monotonic()
             status = int(reply.get("Status", 2))
             if status != 2:
+                # Done at the first poll: it may have ended earlier, so probe a little lower next time.
+                clock.record((now - started) * 0.9 if polls == 1 else (previous_poll + now) / 2 - started)
                 return status, str(reply.get("Message") or "")
-            if self.deadline.remaining() <= interval + 0.5:
+            if self.deadline.remaining() <= 0.6:
                 return 2, "task still running when the invocation's time ran out"
-            interval = min(interval * 2, self.settings.task_poll_seconds)
-
+            wait = min(max(expected / 4, 0.02) if polls == 1 else wait * 1.5, self.settings.task_poll_seconds)
+            previous_poll = now
 
 def chunks(items: List[Any], size: int) -> List[List[Any]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
