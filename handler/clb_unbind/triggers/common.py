@@ -46,7 +46,8 @@ InstanceIdStr = Annotated[str, AfterValidator(check_instance_id)]
 class Strict(BaseModel):
     """Base of every input model: unknown fields are tolerated, the fields we use are typed strictly."""
 
-    model_config = ConfigDict(extra="ignore", strict=True, frozen=True)
+    # defer_build: a model's validator is built on first use, so a cold start pays only for the shapes its event has.
+    model_config = ConfigDict(extra="ignore", strict=True, frozen=True, defer_build=True)
 
 
 def join_path(prefix: str, *parts: Union[str, int]) -> str:

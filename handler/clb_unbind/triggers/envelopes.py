@@ -89,6 +89,7 @@ class _Model(BaseModel):
         extra="ignore",
         strict=True,
         frozen=True,
+        defer_build=True,
         alias_generator=to_camel,
         validate_by_name=True,
         validate_by_alias=True,
