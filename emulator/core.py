@@ -220,6 +220,11 @@ class Emulator:
                 raise KeyError(f"no load balancer {lb_id!r} in the estate")
             self._tasks.lock(lb_id, seconds, self._now())
 
+    def release_load_balancer(self, lb_id: str) -> None:
+        """End a `lock_load_balancer` early."""
+        with self._lock:
+            self._tasks.release(lb_id)
+
     def tasks(self) -> list[dict[str, Any]]:
         with self._lock:
             self._settle()

@@ -66,6 +66,10 @@ class TaskBoard:
     def lock(self, lb_id: str, seconds: float, now: float) -> None:
         self._locks[lb_id] = max(self._locks.get(lb_id, 0.0), now + seconds)
 
+    def release(self, lb_id: str) -> None:
+        """End another party's simulated task early (the function's own tasks run their course)."""
+        self._locks.pop(lb_id, None)
+
     def get(self, task_id: str) -> Task | None:
         return self.tasks.get(task_id)
 

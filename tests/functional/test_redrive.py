@@ -23,7 +23,7 @@ def test_out_of_attempts_is_dead_lettered_then_redriven(emulator: Any, invoke: A
     assert "ins-web00001" in dead["detail"] and dead["errors"] and dead["requestIds"]
     assert json.loads(dead["original"]) == {"instanceIds": ["ins-web00001"]}
 
-    emulator.lock_load_balancer("lb-web00002", 0)
+    emulator.release_load_balancer("lb-web00002")
     path = tmp_path / "dead-letters.jsonl"
     path.write_text(message["body"] + "\n")
     assert cli(["redrive", str(path)]) == 0

@@ -1,43 +1,49 @@
-"""A token bucket per API action, shared by the threads of one process.
+"""A sliding one-second window per API action, shared by the threads of one process.
 
-The API allows 20 requests a second per action (tencent-facts §5); staying under it costs less than
-sleeping after `RequestLimitExceeded`.
+The API refuses the 21st request to one action within a second (tencent-facts §5); keeping every
+window at or under the limit costs less than sleeping after `RequestLimitExceeded`. A token bucket
+would let a burst and a full second's refill land in one window, so the window is kept exactly.
 """
 from __future__ import annotations
 
 import threading
 import time
-from typing import Callable, Dict, Tuple
+from collections import deque
+from typing import Callable, Deque, Dict, Tuple
+
+WINDOW_SECONDS = 1.0
 
 
-class TokenBucket:
-    def __init__(self, rate: float, burst: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self.rate = rate
-        self.burst = burst
-        self.tokens = burst
+class SlidingWindow:
+    def __init__(self, limit: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.limit = max(1, limit)
         self.clock = clock
-        self.updated = clock()
+        self.sent: Deque[float] = deque()
         self.lock = threading.Lock()
 
     def reserve(self) -> float:
-        """Take a token; return how long to wait before using it."""
+        """Book the next slot; return how long to wait before sending in it."""
         with self.lock:
             now = self.clock()
-            self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
-            self.updated = now
-            self.tokens -= 1.0
-            return 0.0 if self.tokens >= 0 else -self.tokens / self.rate
+            while self.sent and self.sent[0] <= now - WINDOW_SECONDS:
+                self.sent.popleft()
+            start = now
+            if len(self.sent) >= self.limit:
+                # The slot frees when the request `limit` places back leaves the window.
+                start = self.sent[-self.limit] + WINDOW_SECONDS + 0.001
+            self.sent.append(start)
+            return max(0.0, start - now)
 
 
 class RateLimiter:
     def __init__(self, rate: float) -> None:
         self.rate = rate
-        self._buckets: Dict[Tuple[str, str], TokenBucket] = {}
+        self._windows: Dict[Tuple[str, str], SlidingWindow] = {}
         self._lock = threading.Lock()
 
     def wait_time(self, service: str, action: str) -> float:
         with self._lock:
-            bucket = self._buckets.get((service, action))
-            if bucket is None or bucket.rate != self.rate:
-                bucket = self._buckets[(service, action)] = TokenBucket(self.rate, burst=max(1.0, self.rate / 2))
-        return bucket.reserve()
+            window = self._windows.get((service, action))
+            if window is None:
+                window = self._windows[(service, action)] = SlidingWindow(int(self.rate))
+        return window.reserve()

@@ -73,6 +73,7 @@ class CloudSession:
 
     BACKOFF_BASE = 0.2
     BACKOFF_CAP = 5.0
+    BUSY_FLOOR = 0.1
 
     def __init__(
         self,
@@ -170,7 +171,7 @@ class CloudSession:
         the API's one-second window when throttled, else capped exponential backoff with full jitter."""
         if code.startswith(BUSY_CODES):
             task = clock_for(service, self.settings.task_poll_seconds).expected()
-            return min(self.BACKOFF_CAP, max(0.02, task * self.rng.uniform(0.5, 1.5)))
+            return min(self.BACKOFF_CAP, max(self.BUSY_FLOOR, task * self.rng.uniform(0.5, 1.5)))
         if code.startswith("RequestLimitExceeded"):
             return self.rng.uniform(0.2, 1.0)
         return self.rng.uniform(0, min(self.BACKOFF_CAP, self.BACKOFF_BASE * 2 ** (attempt - 1)))
