@@ -10,20 +10,28 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 from . import log
 from .cloud.deadline import Deadline
 from .cloud.errors import CloudError
-from .config import Settings
+from .cloud.session import CloudSession, MissingCredentials
+from .config import Settings, SettingsError
 from .finish import Finisher, RecordReport, UnfinishedWork
-from .triggers.envelopes import utc_now_iso
 from .log import correlation, decision
 from .model import CloudFailure, InstanceOutcome, Notice, Record, Status, is_instance_id
 from .triggers import ParsedEvent, http_answer, parse_event
+from .triggers.envelopes import utc_now_iso
 
 
 def handle(event: Any, context: Any, env: Optional[Mapping[str, str]] = None) -> Dict[str, Any]:
     started = time.monotonic()
     context = context if isinstance(context, Mapping) else {}
-    settings = Settings.from_env(env)
-    log.configure(settings.log_level, settings.secrets)
     request_id = str(context.get("request_id") or uuid.uuid4())
+    try:
+        settings = Settings.from_env(env)
+    except SettingsError as exc:
+        log.configure()
+        decision("misconfigured", level=logging.ERROR, request_id=request_id, reason=str(exc))
+        if isinstance(event, Mapping) and "requestContext" in event:
+            return http_answer(500, {"error": "the function is misconfigured; see its logs", "requestId": request_id})
+        raise
+    log.configure(settings.log_level, settings.secrets)
     with correlation(request_id=request_id, dry_run=settings.dry_run or None):
         parsed = parse_event(event, settings)
         decision("received", trigger=parsed.kind, records=len(parsed.records))
@@ -58,34 +66,28 @@ def _process(parsed: ParsedEvent, settings: Settings, deadline: Deadline) -> Tup
     needs_cloud = bool(notices) or any(r.activities for r in records if r.refused is None) or (
         any(r.refused for r in records) and bool(settings.dead_letter_queue)
     )
-    session = _session(settings, deadline) if needs_cloud else None
+    session: Optional[CloudSession] = None
     record_failures: Dict[str, CloudFailure] = {}
     outcomes: List[InstanceOutcome] = []
-    if session is not None and not isinstance(session, CloudFailure):
-        more, record_failures = _expand_activities(session, records, seen)
+    if needs_cloud:
+        try:
+            session = CloudSession(settings, deadline)
+        except MissingCredentials as exc:
+            decision("no_credentials", level=logging.ERROR, reason=str(exc))
+            failure = CloudFailure("MissingCredentials", str(exc), "configure")
+            record_failures = {r.record_id: failure for r in records if r.refused is None and (r.notices or r.activities)}
+    if session is not None:
         from .pipeline import run
 
+        more, record_failures = _expand_activities(session, records, seen)
         outcomes = run(session, notices + more)
-    elif isinstance(session, CloudFailure):
-        record_failures = {r.record_id: session for r in records if r.refused is None and (r.notices or r.activities)}
-        session = None
     finisher = Finisher(settings, session)
     reports = finisher.finish(records, outcomes, record_failures)
     calls = dict(session.calls.counts) if session is not None else {}
     return reports, calls, finisher.unqueued
 
 
-def _session(settings: Settings, deadline: Deadline) -> Any:
-    from .cloud.session import CloudSession, MissingCredentials
-
-    try:
-        return CloudSession(settings, deadline)
-    except MissingCredentials as exc:
-        decision("no_credentials", level=logging.ERROR, reason=str(exc))
-        return CloudFailure("MissingCredentials", str(exc), "configure")
-
-
-def _expand_activities(session: Any, records: Sequence[Record], seen: str) -> Tuple[List[Notice], Dict[str, CloudFailure]]:
+def _expand_activities(session: CloudSession, records: Sequence[Record], seen: str) -> Tuple[List[Notice], Dict[str, CloudFailure]]:
     """SCALE_IN activity notifications name no instance: read them from DescribeAutoScalingActivities."""
     refs = [a for r in records if r.refused is None for a in r.activities]
     if not refs:

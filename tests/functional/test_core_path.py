@@ -165,3 +165,21 @@ def test_allow_list_leaves_other_load_balancers_alone(emulator: Any, invoke: Any
     instance = answer["records"][0]["instances"][0]
     assert instance["status"] == "unbound"
     assert {b["loadBalancerId"] for b in instance["leftAlone"]} == {"lb-web00001"}
+
+
+def test_bad_setting_is_named_and_nothing_is_called(emulator: Any, invoke: Any, capsys: Any) -> None:
+    from clb_unbind.config import SettingsError
+
+    with pytest.raises(SettingsError, match="CLB_UNBIND_MAX_ATTEMPTS"):
+        invoke({"instanceIds": ["ins-web00001"]}, CLB_UNBIND_MAX_ATTEMPTS="many")
+    assert emulator.calls == []
+    assert '"decision": "misconfigured"' in capsys.readouterr().out
+
+
+def test_missing_credentials_fail_loudly_without_a_call(emulator: Any, invoke: Any, monkeypatch: Any) -> None:
+    from clb_unbind.finish import UnfinishedWork
+
+    monkeypatch.delenv("TENCENTCLOUD_SECRETKEY")
+    with pytest.raises(UnfinishedWork, match="MissingCredentials"):
+        invoke({"instanceIds": ["ins-web00001"]})
+    assert emulator.calls == []
