@@ -13,6 +13,7 @@ def signed(event: Dict[str, Any], secret: str = API_SECRET, timestamp: Optional[
     if body is None:
         body = event.get("body") or ""
     ts = str(int(time.time()) if timestamp is None else timestamp)
-    headers = {k: v for k, v in (event.get("headers") or {}).items() if not k.lower().startswith("x-clb-unbind-")}
+    original = event.get("headers") if isinstance(event.get("headers"), dict) else {}
+    headers = {k: v for k, v in original.items() if not str(k).lower().startswith("x-clb-unbind-")}
     headers.update({"X-Clb-Unbind-Timestamp": ts, "X-Clb-Unbind-Signature": sign(secret, ts, body.encode())})
     return {**event, "headers": headers, "body": body}

@@ -14,7 +14,7 @@ from .cloud.session import CloudSession, MissingCredentials
 from .config import Settings, SettingsError
 from .finish import Finisher, RecordReport, UnfinishedWork
 from .log import correlation, decision
-from .model import CloudFailure, InstanceOutcome, Notice, Record, Status, is_instance_id
+from .model import ActivityRef, CloudFailure, InstanceOutcome, Notice, Record, RecordFailure, Status, is_instance_id
 from .triggers import ParsedEvent, http_answer, parse_event
 from .triggers.envelopes import utc_now_iso
 
@@ -67,7 +67,7 @@ def _process(parsed: ParsedEvent, settings: Settings, deadline: Deadline) -> Tup
         any(r.refused for r in records) and bool(settings.dead_letter_queue)
     )
     session: Optional[CloudSession] = None
-    record_failures: Dict[str, CloudFailure] = {}
+    record_failures: Dict[str, RecordFailure] = {}
     outcomes: List[InstanceOutcome] = []
     if needs_cloud:
         try:
@@ -75,7 +75,7 @@ def _process(parsed: ParsedEvent, settings: Settings, deadline: Deadline) -> Tup
         except MissingCredentials as exc:
             decision("no_credentials", level=logging.ERROR, reason=str(exc))
             failure = CloudFailure("MissingCredentials", str(exc), "configure")
-            record_failures = {r.record_id: failure for r in records if r.refused is None and (r.notices or r.activities)}
+            record_failures = {r.record_id: RecordFailure(failure) for r in records if r.refused is None and (r.notices or r.activities)}
     if session is not None:
         from .pipeline import run
 
@@ -87,29 +87,43 @@ def _process(parsed: ParsedEvent, settings: Settings, deadline: Deadline) -> Tup
     return reports, calls, finisher.unqueued
 
 
-def _expand_activities(session: CloudSession, records: Sequence[Record], seen: str) -> Tuple[List[Notice], Dict[str, CloudFailure]]:
+def _expand_activities(session: CloudSession, records: Sequence[Record], seen: str) -> Tuple[List[Notice], Dict[str, RecordFailure]]:
     """SCALE_IN activity notifications name no instance: read them from DescribeAutoScalingActivities."""
-    refs = [a for r in records if r.refused is None for a in r.activities]
+    refs = [
+        replace(a, original=a.original or r.payload, first_seen=a.first_seen or seen)
+        for r in records if r.refused is None for a in r.activities
+    ]
     if not refs:
         return [], {}
     from .cloud.autoscaling import scale_in_instances
 
+    by_record: Dict[str, List[ActivityRef]] = {}
+    for ref in refs:
+        by_record.setdefault(ref.record_id, []).append(ref)
     try:
         found = scale_in_instances(session, sorted({a.activity_id for a in refs}))
     except CloudError as exc:
-        return [], {a.record_id: exc.failure for a in refs}
+        return [], {rid: RecordFailure(exc.failure, tuple(rs)) for rid, rs in by_record.items()}
     notices: List[Notice] = []
-    failures: Dict[str, CloudFailure] = {}
-    payloads = {r.record_id: r.payload for r in records}
+    missing: Dict[str, List[ActivityRef]] = {}
     for ref in refs:
-        ids = [i for i in found.get(ref.activity_id, []) if is_instance_id(i)]
-        decision("activity_resolved", activity_id=ref.activity_id, instances=ids)
         if ref.activity_id not in found:
-            failures[ref.record_id] = CloudFailure("ActivityNotFound", f"{ref.activity_id} is not a SCALE_IN activity of this account", "as:DescribeAutoScalingActivities")
+            missing.setdefault(ref.record_id, []).append(ref)
+            continue
+        ids = [i for i in found[ref.activity_id] if is_instance_id(i)]
+        decision("activity_resolved", activity_id=ref.activity_id, instances=ids)
         notices.extend(
-            Notice(i, ref.source, "SCALE_IN", ref.record_id, dry_run=ref.dry_run, first_seen=seen, original=payloads.get(ref.record_id))
+            Notice(i, ref.source, "SCALE_IN", ref.record_id, dry_run=ref.dry_run, attempt=ref.attempt,
+                   first_seen=ref.first_seen, original=ref.original)
             for i in ids
         )
+    failures = {
+        rid: RecordFailure(
+            CloudFailure("ActivityNotFound", f"{', '.join(a.activity_id for a in rs)}: no such SCALE_IN activity in this account", "as:DescribeAutoScalingActivities"),
+            tuple(rs),
+        )
+        for rid, rs in missing.items()
+    }
     return notices, failures
 
 

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from .cloud.errors import CloudError
+from .cloud.errors import CloudError, is_permanent
 from .config import Settings
 from .log import decision
-from .model import CloudFailure, InstanceOutcome, Notice, Record, Status
+from .model import CloudFailure, InstanceOutcome, Notice, Record, RecordFailure, Status
 from .triggers.envelopes import DeadLetterEnvelope, RetryEnvelope, utc_now_iso
 
 class UnfinishedWork(Exception):
@@ -81,6 +81,7 @@ def retry_delay(attempt: int, settings: Settings, rng: random.Random) -> int:
 
 DEAD_LETTER_REASONS = {
     "InstanceNotFound": "instance_not_found",
+    "ActivityNotFound": "activity_not_found",
     "UnauthorizedOperation": "unauthorized",
     "AuthFailure": "unauthorized",
     "ResourceNotFound.LifecycleHook": "lifecycle_action_not_found",
@@ -105,7 +106,7 @@ class Finisher:
         self.rng = rng or random.Random()
         self.unqueued: List[str] = []
 
-    def finish(self, records: Sequence[Record], outcomes: Sequence[InstanceOutcome], record_failures: Dict[str, CloudFailure]) -> List[RecordReport]:
+    def finish(self, records: Sequence[Record], outcomes: Sequence[InstanceOutcome], record_failures: Dict[str, RecordFailure]) -> List[RecordReport]:
         by_record: Dict[str, List[InstanceOutcome]] = {}
         for o in outcomes:
             by_record.setdefault(o.notice.record_id, []).append(o)
@@ -114,7 +115,7 @@ class Finisher:
             reports.append(self._finish_record(record, by_record.get(record.record_id, []), record_failures.get(record.record_id)))
         return reports
 
-    def _finish_record(self, record: Record, outcomes: List[InstanceOutcome], record_failure: Optional[CloudFailure]) -> RecordReport:
+    def _finish_record(self, record: Record, outcomes: List[InstanceOutcome], record_failure: Optional[RecordFailure]) -> RecordReport:
         report = RecordReport(record.record_id, record.source, "done", outcomes=outcomes)
         if record.refused is not None:
             report.status, report.reason = "refused", record.refused
@@ -127,9 +128,12 @@ class Finisher:
             decision("skipped", record_id=record.record_id, source=record.source, reason=record.ignored)
             return report
         if record_failure is not None:
-            report.status, report.reason = "failed", f"{record_failure.code}: {record_failure.message}"
-            self.unqueued.append(f"record {record.record_id}: {report.reason}")
-            return report
+            if not record_failure.activities or self.session is None:
+                failure = record_failure.failure
+                report.status, report.reason = "failed", f"{failure.code}: {failure.message}"
+                self.unqueued.append(f"record {record.record_id}: {report.reason}")
+                return report
+            self._finish_activities(report, record_failure)
 
         unfinished = [o for o in outcomes if o.status is Status.INCOMPLETE]
         hopeless = [o for o in outcomes if o.status is Status.REFUSED]
@@ -137,7 +141,7 @@ class Finisher:
         to_retry = [o for o in unfinished if o.notice.attempt < self.settings.max_attempts]
         dry = all(o.notice.dry_run for o in outcomes) and bool(outcomes)
         if to_retry:
-            report.status, report.reason = "retry_queued", _summarise(to_retry)
+            _mark(report, "retry_queued", _summarise(to_retry))
             self._send_retry(report, to_retry, dry)
         for group, reason in ((hopeless, None), (out_of_attempts, "max_attempts")):
             if not group:
@@ -145,10 +149,35 @@ class Finisher:
             failures = [f for o in group for f in o.failures]
             why = reason or dead_letter_reason(failures)
             body = self._dead_letter(why, _summarise(group), [o.notice for o in group], failures, _original(group, record), dry_run=dry)
-            report.status = "dead_lettered" if report.status == "done" else report.status + "+dead_lettered"
-            report.reason = why if report.reason is None else f"{report.reason}; {why}"
+            _mark(report, "dead_lettered", why)
             self._send_dead_letter(report, body, record.payload)
         return report
+
+    def _finish_activities(self, report: RecordReport, pending: RecordFailure) -> None:
+        """Scaling activities whose instances could not be read: retried, or dead-lettered when hopeless."""
+        refs = list(pending.activities)
+        failure = pending.failure
+        attempt = max(a.attempt for a in refs)
+        dry = all(a.dry_run for a in refs)
+        first_seen = min([a.first_seen for a in refs if a.first_seen] or [utc_now_iso()])
+        original = next((a.original for a in refs if a.original), None)
+        detail = f"{', '.join(a.activity_id for a in refs)}: {failure.code}: {failure.message}"
+        request_ids = [failure.request_id] if failure.request_id else []
+        if is_permanent(failure.code) or attempt >= self.settings.max_attempts:
+            why = dead_letter_reason([failure]) if is_permanent(failure.code) else "max_attempts"
+            _mark(report, "dead_lettered", why)
+            body = DeadLetterEnvelope.from_notices(
+                [], reason=why, detail=detail, attempt=attempt, first_seen=first_seen, dry_run=dry,
+                errors=[failure], request_ids=request_ids, original=original, activities=refs,
+            )
+            self._send_dead_letter(report, body, original)
+            return
+        _mark(report, "retry_queued", detail)
+        envelope = RetryEnvelope.from_notices(
+            [], attempt=attempt + 1, first_seen=first_seen, dry_run=dry, last_errors=[failure],
+            request_ids=request_ids, original=original, activities=refs,
+        )
+        self._queue_retry(report, envelope, attempt, dry, dict(activities=[a.activity_id for a in refs]))
 
     def _send_retry(self, report: RecordReport, outcomes: List[InstanceOutcome], dry_run: bool) -> None:
         attempt = max(o.notice.attempt for o in outcomes)
@@ -161,9 +190,12 @@ class Finisher:
             request_ids=_request_ids(outcomes),
             original=_original(outcomes, None),
         )
+        self._queue_retry(report, envelope, attempt, dry_run, dict(instances=[o.notice.instance_id for o in outcomes]))
+
+    def _queue_retry(self, report: RecordReport, envelope: RetryEnvelope, attempt: int, dry_run: bool, what: Dict[str, Any]) -> None:
         delay = retry_delay(attempt, self.settings, self.rng)
         queue = self.settings.retry_queue
-        fields = dict(record_id=report.record_id, instances=[o.notice.instance_id for o in outcomes], next_attempt=attempt + 1, delay_seconds=delay, queue=queue)
+        fields = dict(record_id=report.record_id, next_attempt=attempt + 1, delay_seconds=delay, queue=queue, **what)
         if self.settings.dry_run or dry_run:
             decision("retry_skipped_dry_run", **fields)
             return
@@ -210,6 +242,12 @@ class Finisher:
             return None
         decision(name, level=logging.WARNING, message_id=msg_id, **fields)
         return msg_id
+
+
+def _mark(report: RecordReport, status: str, reason: str) -> None:
+    """A record can end in more than one way (some instances retried, some dead-lettered): say all."""
+    report.status = status if report.status == "done" else f"{report.status}+{status}"
+    report.reason = reason if report.reason is None else f"{report.reason}; {reason}"
 
 
 def _summarise(outcomes: Sequence[InstanceOutcome]) -> str:

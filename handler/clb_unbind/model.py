@@ -81,6 +81,9 @@ class ActivityRef:
     record_id: str
     source: str
     dry_run: bool = False
+    attempt: int = 1
+    first_seen: Optional[str] = None
+    original: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,14 @@ class Record:
     """Why a record was refused (malformed, invalid id, ...): no cloud call is made for it."""
     payload: Optional[str] = None
     """The original payload (a queue message body, an HTTP body), kept for retries and dead letters."""
+
+
+@dataclass(frozen=True)
+class RecordFailure:
+    """A record whose work could not even be listed (its scaling activities could not be read)."""
+
+    failure: "CloudFailure"
+    activities: Tuple[ActivityRef, ...] = ()
 
 
 @dataclass(frozen=True)

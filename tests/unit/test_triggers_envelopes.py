@@ -58,7 +58,7 @@ def test_retry_envelope_wire_format():
             {"instanceId": "ein-edge0001", "reason": "operator", "source": "direct", "recordId": "direct",
              "lifecycle": None},
         ],
-        "requestIds": ["req-0", "req-1"], "original": ORIGINAL,
+        "activities": [], "requestIds": ["req-0", "req-1"], "original": ORIGINAL,
         "lastErrors": [{"code": "FailedOperation.ResourceInOperating", "message": "busy",
                         "action": "clb:BatchDeregisterTargets", "requestId": "req-1"}],
     }
@@ -135,7 +135,7 @@ def test_dead_letter_without_notices_is_refused_again():
         ({"attempt": 0}, "Records[0].CMQ.msgBody.attempt: Input should be greater than or equal to 1"),
         ({"attempt": "2"}, "Records[0].CMQ.msgBody.attempt: Input should be a valid integer"),
         ({"firstSeen": "yesterday"}, "Records[0].CMQ.msgBody.firstSeen: 'yesterday' is not an ISO-8601 time"),
-        ({"notices": []}, "Records[0].CMQ.msgBody.notices: List should have at least 1 item"),
+        ({"notices": []}, "Records[0].CMQ.msgBody: a retry names at least one instance or scaling activity"),
         ({"kind": "clb-unbind/other"}, "Records[0].CMQ.msgBody.kind: unknown envelope kind 'clb-unbind/other'"),
         ({"dryRun": "false"}, "Records[0].CMQ.msgBody.dryRun: Input should be a valid boolean"),
     ],
@@ -180,3 +180,14 @@ def test_model_validation_errors_and_iso_helpers():
         DeadLetterEnvelope.from_notices(NOTICES, reason="Not Snake Case")
     assert parse_iso(utc_now_iso()).tzinfo is not None
     assert parse_iso("2024-05-01T10:15:12Z").year == 2024
+
+
+def test_retry_envelope_can_carry_scaling_activities_whose_instances_are_not_read_yet():
+    from clb_unbind.model import ActivityRef
+
+    ref = ActivityRef("asa-scalein1", "asg-group001", "m-1", "cmq")
+    env = RetryEnvelope.from_notices([], attempt=2, activities=[ref], last_errors=[FAILURE], original="{}")
+    record = through_queue(env.to_json())
+    assert record.refused is None and record.notices == ()
+    (got,) = record.activities
+    assert (got.activity_id, got.group_id, got.attempt, got.source, got.original) == ("asa-scalein1", "asg-group001", 2, "retry", "{}")

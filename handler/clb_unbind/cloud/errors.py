@@ -32,6 +32,8 @@ RETRYABLE_PREFIXES = BUSY_CODES + (
 )
 
 PERMANENT_PREFIXES = (
+    "InstanceNotFound",  # the function's own codes for what the cloud says does not exist
+    "ActivityNotFound",
     "AuthFailure",
     "UnauthorizedOperation",
     "InvalidInstanceId",

@@ -73,6 +73,7 @@ class CloudSession:
 
     BACKOFF_BASE = 0.2
     BACKOFF_CAP = 5.0
+    REQUEST_TIMEOUT = 10.0
     BUSY_FLOOR = 0.1
 
     def __init__(
@@ -92,6 +93,8 @@ class CloudSession:
         self.rng = rng or random.Random()
         self.calls = CallCounter()
         self.limiter = _limiter(settings.rate_limit_per_second)
+        self.latency = 0.0
+        """Smoothed seconds per call: a call is not started when less time than this is left."""
         self._local = threading.local()
 
     # -- clients -------------------------------------------------------------------------------------
@@ -104,7 +107,7 @@ class CloudSession:
             url = urlparse(self.settings.endpoint)
             http.scheme = url.scheme or "http"
             http.endpoint = url.netloc or url.path
-        http.reqTimeout = 10
+        http.reqTimeout = int(self.REQUEST_TIMEOUT)
         http.keepAlive = True
         return ClientProfile(httpProfile=http)
 
@@ -129,20 +132,33 @@ class CloudSession:
         return req
 
     # -- calls ---------------------------------------------------------------------------------------
-    def call(self, service: str, action: str, params: Dict[str, Any], region: Optional[str] = None) -> Dict[str, Any]:
-        """Call one action and return its response as a dict; retry what is retryable while time allows."""
+    def call(
+        self, service: str, action: str, params: Dict[str, Any], region: Optional[str] = None, essential: bool = False
+    ) -> Dict[str, Any]:
+        """Call one action and return its response as a dict; retry what is retryable while time allows.
+
+        A call is started only if the time left (up to the safety margin; for an `essential` call, the
+        queue sends that keep unfinished work, up to SCF's own limit) covers a typical call, and its
+        HTTP timeout never reaches past that time.
+        """
         from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 
+        budget = self.deadline.hard_remaining if essential else self._work_budget
         attempt = 0
         while True:
             attempt += 1
             wait = self.limiter.wait_time(service, action)
             if wait > 0:
-                self._sleep_within_deadline(wait, service, action)
+                self._sleep_within(budget, wait, service, action)
+            if budget() < max(self.latency, 0.05):
+                raise CloudError(_out_of_time(service, action))
             self.calls.add(service, action)
+            started = time.monotonic()
             try:
-                method = getattr(self.client(service, region), action)
-                response = method(self.request(service, action, params))
+                client = self.client(service, region)
+                # The SDK reads its socket timeout from the connection object; keep it inside the budget.
+                client.request.conn.timeout = min(self.REQUEST_TIMEOUT, max(budget(), 0.05))
+                response = getattr(client, action)(self.request(service, action, params))
                 return json.loads(response.to_json_string())
             except TencentCloudSDKException as exc:
                 failure = CloudFailure(
@@ -151,10 +167,14 @@ class CloudSession:
                     action=f"{service}:{action}",
                     request_id=exc.get_request_id() or None,
                 )
+            finally:
+                took = time.monotonic() - started
+                # Rises at once with a slow call, falls slowly: the estimate errs towards stopping early.
+                self.latency = max(took, 0.7 * self.latency + 0.3 * took)
             if not is_retryable(failure.code):
                 raise CloudError(failure)
             pause = self._pause(service, failure.code, attempt)
-            if pause + 0.5 >= self.deadline.remaining():
+            if pause + max(self.latency, 0.05) >= budget():
                 raise CloudError(failure)
             decision(
                 "retrying",
@@ -166,6 +186,10 @@ class CloudSession:
             )
             self.sleep(pause)
 
+    def _work_budget(self) -> float:
+        """Time left for non-essential calls: always enough kept back for two calls that queue leftovers."""
+        return self.deadline.remaining(reserve=2 * self.latency)
+
     def _pause(self, service: str, code: str, attempt: int) -> float:
         """How long to wait before retrying: on the load balancer's task clock when it is busy, within
         the API's one-second window when throttled, else capped exponential backoff with full jitter."""
@@ -176,15 +200,9 @@ class CloudSession:
             return self.rng.uniform(0.2, 1.0)
         return self.rng.uniform(0, min(self.BACKOFF_CAP, self.BACKOFF_BASE * 2 ** (attempt - 1)))
 
-    def _sleep_within_deadline(self, seconds: float, service: str, action: str) -> None:
-        if seconds >= self.deadline.remaining():
-            raise CloudError(
-                CloudFailure(
-                    code="ClientDeadlineExceeded",
-                    message="the invocation's time budget ran out waiting for the rate limit",
-                    action=f"{service}:{action}",
-                )
-            )
+    def _sleep_within(self, budget: Callable[[], float], seconds: float, service: str, action: str) -> None:
+        if seconds >= budget():
+            raise CloudError(_out_of_time(service, action))
         self.sleep(seconds)
 
     def wait_for_task(self, service: str, action: str, task_id: str, region: Optional[str] = None) -> Tuple[int, str]:
@@ -215,6 +233,10 @@ class CloudSession:
                 return 2, "task still running when the invocation's time ran out"
             wait = min(max(expected / 4, 0.02) if polls == 1 else wait * 1.5, self.settings.task_poll_seconds)
             previous_poll = now
+
+def _out_of_time(service: str, action: str) -> CloudFailure:
+    return CloudFailure("ClientDeadlineExceeded", "not enough of the invocation's time left for this call", f"{service}:{action}")
+
 
 def chunks(items: List[Any], size: int) -> List[List[Any]]:
     return [items[i : i + size] for i in range(0, len(items), size)]

@@ -31,10 +31,10 @@ import json
 from datetime import datetime, timezone
 from typing import Any, Annotated, List, Literal, Optional, Sequence
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
-from ..model import CloudFailure, LifecycleAction, Notice
+from ..model import ActivityRef, CloudFailure, LifecycleAction, Notice
 from .common import InstanceIdStr
 
 RETRY_KIND = "clb-unbind/retry"
@@ -153,6 +153,20 @@ class EnvelopeNotice(_Model):
         )
 
 
+class EnvelopeActivity(_Model):
+    """A SCALE_IN activity whose instances could not be read yet (DescribeAutoScalingActivities failed)."""
+
+    activity_id: str = Field(pattern=r"^asa-[a-z0-9]{8}$")
+    group_id: Optional[str] = None
+
+    @classmethod
+    def from_ref(cls, ref: ActivityRef) -> "EnvelopeActivity":
+        return cls(activity_id=ref.activity_id, group_id=ref.group_id)
+
+    def to_ref(self, *, source: str, record_id: str, attempt: int, dry_run: bool, first_seen: Optional[str], original: Optional[str]) -> ActivityRef:
+        return ActivityRef(self.activity_id, self.group_id, record_id, source, dry_run, attempt, first_seen, original)
+
+
 class EnvelopeError(_Model):
     code: str
     message: str
@@ -178,6 +192,7 @@ class _Envelope(_Model):
     first_seen: IsoTime
     dry_run: bool = False
     notices: List[EnvelopeNotice] = Field(default_factory=list)
+    activities: List[EnvelopeActivity] = Field(default_factory=list)
     request_ids: List[str] = Field(default_factory=list)
     original: Optional[str] = None
 
@@ -204,8 +219,13 @@ class RetryEnvelope(_Envelope):
     """Unfinished work, sent to the retry queue with a delay."""
 
     kind: Literal["clb-unbind/retry"] = RETRY_KIND
-    notices: List[EnvelopeNotice] = Field(min_length=1)
     last_errors: List[EnvelopeError] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _names_some_work(self) -> "RetryEnvelope":
+        if not self.notices and not self.activities:
+            raise ValueError("a retry names at least one instance or scaling activity")
+        return self
 
     @classmethod
     def from_notices(
@@ -218,6 +238,7 @@ class RetryEnvelope(_Envelope):
         last_errors: Sequence[CloudFailure] = (),
         request_ids: Sequence[str] = (),
         original: Optional[str] = None,
+        activities: Sequence[ActivityRef] = (),
     ) -> "RetryEnvelope":
         """Build the envelope for `attempt` (the number of the attempt the message asks for)."""
         return cls(
@@ -225,6 +246,7 @@ class RetryEnvelope(_Envelope):
             first_seen=first_seen or utc_now_iso(),
             dry_run=dry_run,
             notices=[EnvelopeNotice.from_notice(n) for n in notices],
+            activities=[EnvelopeActivity.from_ref(a) for a in activities],
             last_errors=[EnvelopeError.from_failure(f) for f in last_errors],
             request_ids=list(request_ids),
             original=original,
@@ -252,6 +274,7 @@ class DeadLetterEnvelope(_Envelope):
         errors: Sequence[CloudFailure] = (),
         request_ids: Sequence[str] = (),
         original: Optional[str] = None,
+        activities: Sequence[ActivityRef] = (),
     ) -> "DeadLetterEnvelope":
         return cls(
             reason=reason,
@@ -260,6 +283,7 @@ class DeadLetterEnvelope(_Envelope):
             first_seen=first_seen or utc_now_iso(),
             dry_run=dry_run,
             notices=[EnvelopeNotice.from_notice(n) for n in notices],
+            activities=[EnvelopeActivity.from_ref(a) for a in activities],
             errors=[EnvelopeError.from_failure(f) for f in errors],
             request_ids=list(request_ids),
             original=original,
@@ -271,6 +295,7 @@ __all__ = [
     "DEAD_LETTER_REASONS",
     "DeadLetterEnvelope",
     "ENVELOPE_VERSION",
+    "EnvelopeActivity",
     "EnvelopeError",
     "EnvelopeLifecycle",
     "EnvelopeNotice",

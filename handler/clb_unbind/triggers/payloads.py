@@ -247,7 +247,7 @@ def _envelope(data: dict, kind: str, ctx: Context, raw: Optional[str]) -> Record
     if isinstance(env, envelopes.RetryEnvelope):
         source, attempt = "retry", env.attempt
     else:
-        if not env.notices:
+        if not env.notices and not env.activities:
             return refused(
                 ctx,
                 f"{join_path(ctx.path, 'notices')}: dead letter ({env.reason}) names no instance to replay; "
@@ -267,4 +267,8 @@ def _envelope(data: dict, kind: str, ctx: Context, raw: Optional[str]) -> Record
         )
         for n in env.notices
     )
-    return Record(record_id=ctx.record_id, source=ctx.source, notices=notices, payload=raw)
+    activities = tuple(
+        a.to_ref(source=source, record_id=ctx.record_id, attempt=attempt, dry_run=dry_run, first_seen=env.first_seen, original=env.original)
+        for a in env.activities
+    )
+    return Record(record_id=ctx.record_id, source=ctx.source, notices=notices, activities=activities, payload=raw)

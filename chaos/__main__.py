@@ -1,0 +1,50 @@
+"""`python -m chaos --runs N [--seed S]`: N seeded runs (seeds S, S+1, ...), a table of counts, and exit
+status 1 if any invariant failed (each failure names its seed; `--runs 1 --seed <seed>` replays it)."""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import List, Optional
+
+from . import scenario as scenarios
+from .invariants import RunResult, check
+from .report import header, row, summary
+from .runner import run
+
+
+def run_seed(seed: int) -> RunResult:
+    return check(run(scenarios.build(seed)))
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m chaos", description=__doc__)
+    parser.add_argument("--runs", type=int, default=20, help="number of seeded runs (default 20)")
+    parser.add_argument("--seed", type=int, default=1, help="seed of the first run; run i uses seed + i (default 1)")
+    parser.add_argument("--log-dir", type=Path, help="write the function's JSON logs of every failed run here")
+    parser.add_argument("--verbose", "-v", action="store_true", help="print each run's scenario before its row")
+    args = parser.parse_args(argv)
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
+
+    started = time.monotonic()
+    results: List[RunResult] = []
+    print(header(), flush=True)
+    for seed in range(args.seed, args.seed + args.runs):
+        result = run_seed(seed)
+        results.append(result)
+        if args.verbose:
+            print(f"        {result.description}")
+        print(row(result), flush=True)
+        if not result.ok and args.log_dir:
+            args.log_dir.mkdir(parents=True, exist_ok=True)
+            (args.log_dir / f"seed-{seed}.log").write_text(result.logs)
+    print(summary(results))
+    print(f"\n{len(results)} run(s) in {time.monotonic() - started:.0f}s; "
+          f"{'all invariants held' if all(r.ok for r in results) else 'INVARIANTS FAILED'}")
+    return 0 if all(r.ok for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,48 @@
+"""Problems in the function found by the chaos suite, each as a minimal test that fails today.
+
+They are strict xfails: when a fix makes one pass, pytest reports XPASS as a failure, so the marker is
+removed together with the fix (and, for the first and third, the matching rate in chaos/scenario.py
+is raised so the seeded runs cover the case from then on).
+"""
+from __future__ import annotations
+
+import json
+import re
+import time
+from typing import Any
+
+import pytest
+
+from chaos import DEAD_LETTER_QUEUE, RETRY_QUEUE
+from chaos.scenario import activity_body, cmq_event, cmq_record, lifecycle_body
+from tests.estates import TOKEN_LEAVING_1
+
+QUEUES = {"CLB_UNBIND_RETRY_QUEUE": RETRY_QUEUE, "CLB_UNBIND_DEAD_LETTER_QUEUE": DEAD_LETTER_QUEUE}
+REASON = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+
+
+def test_unknown_scaling_activity_is_dead_lettered(emulator: Any, invoke: Any) -> None:
+    body = activity_body("asa-gone0001")
+    answer = invoke(cmq_event([cmq_record("m-1", body)]), **QUEUES)
+    assert answer["records"][0]["status"] == "dead_lettered"
+    dead = [json.loads(m["body"]) for m in emulator.messages(DEAD_LETTER_QUEUE)]
+    assert len(dead) == 1 and REASON.match(dead[0]["reason"]) and dead[0]["original"] == body
+    assert emulator.messages(RETRY_QUEUE) == []
+
+
+def test_failed_activity_lookup_is_queued_for_retry(emulator: Any, invoke: Any) -> None:
+    emulator.set_knobs(error_rate=1.0, fault_actions=["as:DescribeAutoScalingActivities"])
+    invoke(cmq_event([cmq_record("m-1", activity_body("asa-scalein1"))]), timeout_ms=1500,
+           CLB_UNBIND_SAFETY_MARGIN_SECONDS="0.3", **QUEUES)
+    assert len(emulator.messages(RETRY_QUEUE)) == 1
+
+
+def test_slow_api_replies_do_not_overrun_the_time_limit(emulator: Any, invoke: Any) -> None:
+    emulator.set_knobs(latency_seconds=0.6)
+    started = time.monotonic()
+    try:
+        invoke(cmq_event([cmq_record("m-1", lifecycle_body("ins-web00001", TOKEN_LEAVING_1))]), timeout_ms=2000,
+               CLB_UNBIND_SAFETY_MARGIN_SECONDS="0.4", **QUEUES)
+    finally:
+        elapsed = time.monotonic() - started
+    assert elapsed <= 2.0, f"took {elapsed:.2f}s on a 2 s time limit"
