@@ -76,13 +76,16 @@ def _process(parsed: ParsedEvent, settings: Settings, deadline: Deadline) -> Tup
             decision("no_credentials", level=logging.ERROR, reason=str(exc))
             failure = CloudFailure("MissingCredentials", str(exc), "configure")
             record_failures = {r.record_id: RecordFailure(failure) for r in records if r.refused is None and (r.notices or r.activities)}
+    finisher = Finisher(settings, session)
+    refused = finisher.finish_refused(records)
     if session is not None:
         from .pipeline import run
 
+        # Keep back time for one queue send per record that may leave work behind, and one more.
+        session.reserved_calls = 1 + sum(1 for r in records if r.refused is None and (r.notices or r.activities))
         more, record_failures = _expand_activities(session, records, seen)
         outcomes = run(session, notices + more)
-    finisher = Finisher(settings, session)
-    reports = finisher.finish(records, outcomes, record_failures)
+    reports = finisher.finish(records, outcomes, record_failures, done=refused)
     calls = dict(session.calls.counts) if session is not None else {}
     return reports, calls, finisher.unqueued
 

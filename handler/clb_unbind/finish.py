@@ -106,14 +106,26 @@ class Finisher:
         self.rng = rng or random.Random()
         self.unqueued: List[str] = []
 
-    def finish(self, records: Sequence[Record], outcomes: Sequence[InstanceOutcome], record_failures: Dict[str, RecordFailure]) -> List[RecordReport]:
+    def finish_refused(self, records: Sequence[Record]) -> Dict[str, RecordReport]:
+        """Dead-letter refused input first: it needs no cloud work, so it must not wait for the time left after it."""
+        return {r.record_id: self._finish_record(r, [], None) for r in records if r.refused is not None}
+
+    def finish(
+        self,
+        records: Sequence[Record],
+        outcomes: Sequence[InstanceOutcome],
+        record_failures: Dict[str, RecordFailure],
+        done: Optional[Dict[str, RecordReport]] = None,
+    ) -> List[RecordReport]:
+        """One report per record, in the event's order; `done` holds records already finished."""
         by_record: Dict[str, List[InstanceOutcome]] = {}
         for o in outcomes:
             by_record.setdefault(o.notice.record_id, []).append(o)
-        reports = []
-        for record in records:
-            reports.append(self._finish_record(record, by_record.get(record.record_id, []), record_failures.get(record.record_id)))
-        return reports
+        done = done or {}
+        return [
+            done.get(r.record_id) or self._finish_record(r, by_record.get(r.record_id, []), record_failures.get(r.record_id))
+            for r in records
+        ]
 
     def _finish_record(self, record: Record, outcomes: List[InstanceOutcome], record_failure: Optional[RecordFailure]) -> RecordReport:
         report = RecordReport(record.record_id, record.source, "done", outcomes=outcomes)

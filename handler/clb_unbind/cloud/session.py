@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import logging
 import random
 import threading
 import time
@@ -95,6 +96,8 @@ class CloudSession:
         self.limiter = _limiter(settings.rate_limit_per_second)
         self.latency = 0.0
         """Smoothed seconds per call: a call is not started when less time than this is left."""
+        self.reserved_calls = 2
+        """Calls' worth of time kept back for the final queue sends (at least the safety margin)."""
         self._local = threading.local()
 
     # -- clients -------------------------------------------------------------------------------------
@@ -178,6 +181,7 @@ class CloudSession:
                 raise CloudError(failure)
             decision(
                 "retrying",
+                level=logging.DEBUG,
                 action=failure.action,
                 error_code=failure.code,
                 cloud_request_id=failure.request_id,
@@ -187,17 +191,21 @@ class CloudSession:
             self.sleep(pause)
 
     def _work_budget(self) -> float:
-        """Time left for non-essential calls: always enough kept back for two calls that queue leftovers."""
-        return self.deadline.remaining(reserve=2 * self.latency)
+        """Time left for non-essential calls: enough is always kept back for the sends that queue leftovers."""
+        return self.deadline.remaining(reserve=self.reserved_calls * self.latency)
 
     def _pause(self, service: str, code: str, attempt: int) -> float:
         """How long to wait before retrying: on the load balancer's task clock when it is busy, within
         the API's one-second window when throttled, else capped exponential backoff with full jitter."""
+        # Many invocations may wait on one load balancer or one action's quota: each retry waits about
+        # twice as long as the last (up to 16 times the first), so contenders spread out instead of
+        # spending the shared 20-a-second budget on refusals.
+        growth = 2 ** min(attempt - 1, 2)
         if code.startswith(BUSY_CODES):
             task = clock_for(service, self.settings.task_poll_seconds).expected()
-            return min(self.BACKOFF_CAP, max(self.BUSY_FLOOR, task * self.rng.uniform(0.5, 1.5)))
+            return min(self.BACKOFF_CAP, max(self.BUSY_FLOOR, task) * self.rng.uniform(0.5, 1.5) * growth)
         if code.startswith("RequestLimitExceeded"):
-            return self.rng.uniform(0.2, 1.0)
+            return min(self.BACKOFF_CAP, 0.5 * self.rng.uniform(0.5, 1.5) * growth)
         return self.rng.uniform(0, min(self.BACKOFF_CAP, self.BACKOFF_BASE * 2 ** (attempt - 1)))
 
     def _sleep_within(self, budget: Callable[[], float], seconds: float, service: str, action: str) -> None:
@@ -221,18 +229,18 @@ class CloudSession:
         previous_poll = started
         while True:
             self.sleep(min(wait, max(self.deadline.remaining() - 0.5, 0)))
+            asked = time.monotonic()
             reply = self.call(service, action, {"TaskId": task_id}, region=region)
             polls += 1
-            now = time.monotonic()
             status = int(reply.get("Status", 2))
             if status != 2:
-                # Done at the first poll: it may have ended earlier, so probe a little lower next time.
-                clock.record((now - started) * 0.9 if polls == 1 else (previous_poll + now) / 2 - started)
+                # It ended before we asked: at the first poll that is all we know, later ones bracket it.
+                clock.record(asked - started if polls == 1 else (previous_poll + asked) / 2 - started)
                 return status, str(reply.get("Message") or "")
             if self.deadline.remaining() <= 0.6:
                 return 2, "task still running when the invocation's time ran out"
             wait = min(max(expected / 4, 0.02) if polls == 1 else wait * 1.5, self.settings.task_poll_seconds)
-            previous_poll = now
+            previous_poll = asked
 
 def _out_of_time(service: str, action: str) -> CloudFailure:
     return CloudFailure("ClientDeadlineExceeded", "not enough of the invocation's time left for this call", f"{service}:{action}")
