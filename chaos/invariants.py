@@ -84,6 +84,19 @@ def _notice_ids(envelope: Dict[str, Any]) -> List[str]:
     return [n.get("instanceId") for n in envelope.get("notices") or [] if isinstance(n, dict)]
 
 
+def _activity_ids(envelope: Dict[str, Any]) -> List[str]:
+    """SCALE_IN activities an envelope carries whose instances could not be read yet."""
+    return [a.get("activityId") for a in envelope.get("activities") or [] if isinstance(a, dict)]
+
+
+def _covered(envelope: Dict[str, Any], activity_instances: Dict[str, Set[str]]) -> Set[str]:
+    """Instances an envelope stands for: its notices, and the instances of the activities it carries."""
+    out = set(_notice_ids(envelope))
+    for aid in _activity_ids(envelope):
+        out |= activity_instances.get(aid, set())
+    return out
+
+
 def check(trace: Trace) -> RunResult:
     sc = trace.scenario
     seed = sc.seed
@@ -94,6 +107,8 @@ def check(trace: Trace) -> RunResult:
 
     leaving = sc.leaving
     records = sc.records
+    activity_instances = {a["activityId"]: {i["instanceId"] for i in a.get("relatedInstances", [])}
+                          for a in sc.estate.get("activities", [])}
 
     # -- the envelopes the function wrote -----------------------------------------------------------
     retries = [(m, _json(m["body"])) for m in trace.retry_messages]
@@ -112,8 +127,8 @@ def check(trace: Trace) -> RunResult:
         reasons[reason] += 1
         if env.get("dryRun"):
             fail(f"dead letter {m['msgId']} was sent for a dry run")
+        dead_named |= _covered(env, activity_instances)
         for n in env.get("notices") or []:
-            dead_named.add(n.get("instanceId"))
             life = n.get("lifecycle")
             if isinstance(life, dict):
                 dead_lifecycle.add((n.get("instanceId"), life.get("token")))
@@ -127,7 +142,7 @@ def check(trace: Trace) -> RunResult:
             kept_named |= set(r.names)
             kept_records.append(r)
         for mid in inv.retry_msg_ids:
-            kept_named |= set(_notice_ids(by_msg.get(mid) or {}))
+            kept_named |= _covered(by_msg.get(mid) or {}, activity_instances)
 
     # -- 1. nothing lost ---------------------------------------------------------------------------
     outcome: Dict[str, str] = {}
@@ -235,8 +250,9 @@ def check(trace: Trace) -> RunResult:
         if env is None or env.get("kind") != "clb-unbind/retry":
             fail(f"retry message {m['msgId']} is not a clb-unbind retry envelope: {m['body'][:200]}")
             continue
-        named[m["msgId"]] = set(_notice_ids(env))
+        named[m["msgId"]] = _covered(env, activity_instances)  # a retried activity is expanded under the retry's record id
         attempt_of[m["msgId"]] = env.get("attempt")
+    named_activities = {a for r in records for a in r.activities}
     for kind, envelopes in (("retry", retries), ("dead letter", dead)):
         for m, env in envelopes:
             if env is None:
@@ -245,8 +261,11 @@ def check(trace: Trace) -> RunResult:
             if not isinstance(attempt, int) or attempt > sc.max_attempts:
                 fail(f"{kind} {m['msgId']} is for attempt {attempt!r}; CLB_UNBIND_MAX_ATTEMPTS is {sc.max_attempts}")
             notices = env.get("notices") or []
-            if kind == "retry" and not notices:
-                fail(f"retry {m['msgId']} names no instance")
+            if kind == "retry" and not notices and not _activity_ids(env):
+                fail(f"retry {m['msgId']} names no instance and no scaling activity")
+            stray = set(_activity_ids(env)) - named_activities
+            if stray:
+                fail(f"{kind} {m['msgId']} carries scaling activities no event named: {sorted(map(str, stray))}")
             parents = {n.get("recordId") for n in notices}
             if len(parents) > 1:
                 fail(f"{kind} {m['msgId']} mixes notices of records {sorted(map(str, parents))}")

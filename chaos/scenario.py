@@ -54,14 +54,12 @@ MALFORMED_DIRECT = (
     {"instanceIds": ["ins-web00004"], "dryRun": "no"},
 )
 UNKNOWN_IDS = ("ins-gone0001", "ins-gone0002", "ins-gone0003", "ein-gone0001")
-SLOW_API_RATE = 0.0
-"""Chance of 0.3–0.6 s of latency on every API reply. Kept at 0 while
-tests/chaos/test_found_bugs.py::test_slow_api_replies_do_not_overrun_the_time_limit fails (the function
-runs past its time limit); raise it to 0.05 once that test passes."""
-UNKNOWN_ACTIVITY_RATE = 0.0
-"""Chance of a SCALE_IN notification for an activity the account does not have. Kept at 0 while
-tests/chaos/test_found_bugs.py::test_unknown_scaling_activity_is_dead_lettered fails (the function
-raises instead of dead-lettering it); raise it to 0.1 once that test passes."""
+SLOW_API_RATE = 0.05
+"""Chance of 0.1–0.4 s of latency on every API reply (tests/chaos/test_found_bugs.py has the case that
+made an invocation outlive its time limit)."""
+UNKNOWN_ACTIVITY_RATE = 0.1
+"""Chance of a SCALE_IN notification for an activity the account does not have (it must be
+dead-lettered with its payload; tests/chaos/test_found_bugs.py has the minimal case)."""
 
 
 def load_balancers_of(estate: Dict[str, Any], instances: Set[str]) -> Set[str]:
@@ -121,6 +119,8 @@ class Record:
     """The reason that dead letter must give (None: any machine-readable reason)."""
     tokens: Tuple[Tuple[str, Optional[str]], ...] = ()
     """(instance id, lifecycle token or None) of a TERMINATING lifecycle message."""
+    activities: FrozenSet[str] = frozenset()
+    """SCALE_IN activity ids the record names."""
 
 
 @dataclass
@@ -340,7 +340,7 @@ def build(seed: int, *, variant: Optional[bool] = None) -> Scenario:
             "activityId": activity_id, "autoScalingGroupId": "asg-group001", "activityType": "SCALE_IN",
             "statusCode": "SUCCESSFUL", "relatedInstances": [{"instanceId": i, "instanceStatus": "SUCCESSFUL"} for i in activity],
         })
-        add_cmq(activity_body(activity_id), Record("", frozenset(activity)))
+        add_cmq(activity_body(activity_id), Record("", frozenset(activity), activities=frozenset([activity_id])))
         tags.add("activity")
 
     # Noise that must change nothing.
@@ -362,7 +362,8 @@ def build(seed: int, *, variant: Optional[bool] = None) -> Scenario:
         tags.add("malformed")
     if rng.random() < UNKNOWN_ACTIVITY_RATE:
         body = activity_body("asa-gone0001")
-        add_cmq(body, Record("", malformed=body, dead_reason=None))
+        add_cmq(body, Record("", malformed=body, dead_reason=None, activities=frozenset(["asa-gone0001"])))
+        tags.add("unknown-activity")
     if rng.random() < 0.1:
         event = copy.deepcopy(rng.choice(MALFORMED_DIRECT))
         direct.append(Delivery(event, [Record("direct", malformed=json.dumps(event))]))
@@ -377,7 +378,8 @@ def build(seed: int, *, variant: Optional[bool] = None) -> Scenario:
             tags.add("duplicates")
         elif roll < 0.25:
             twin = copy.deepcopy(raw)
-            twin_record = Record(ids.msg(), record.names, record.wet, record.malformed, record.dead_reason, record.tokens)
+            twin_record = Record(ids.msg(), record.names, record.wet, record.malformed, record.dead_reason, record.tokens,
+                                 record.activities)
             twin["CMQ"]["msgId"] = twin["CMQ"]["requestId"] = twin_record.record_id
             cmq.append((twin, twin_record))
             tags.add("duplicates")
@@ -418,7 +420,7 @@ def build(seed: int, *, variant: Optional[bool] = None) -> Scenario:
             locks.append((rng.choice(mine), 60.0))
             tags.add("lock-forever")
     if rng.random() < SLOW_API_RATE:
-        knobs["latency_seconds"] = round(rng.uniform(0.3, 0.6), 2)
+        knobs["latency_seconds"] = round(rng.uniform(0.1, 0.4), 2)
         tags.add("slow-api")
 
     outage = 0

@@ -44,7 +44,13 @@ def direct(*instances: str) -> Delivery:
 
 
 # ------------------------------------------------------------------------------------------- seeded runs
-@pytest.mark.parametrize("seed", range(1, 11))
+SLOW_TAGS = {"lock-forever", "slow-api"}
+"""Runs that take 10-30 s by design (a lock that outlasts every attempt, slow replies): left to `make chaos`
+and to the targeted tests below."""
+SHORT_SEEDS = [s for s in range(1, 100) if not build(s).tags & SLOW_TAGS][:10]
+
+
+@pytest.mark.parametrize("seed", SHORT_SEEDS)
 def test_seeded_run_loses_nothing_and_touches_nothing_else(seed: int) -> None:
     result = check(run(build(seed)))
     assert result.ok, explain(result)

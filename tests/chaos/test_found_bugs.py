@@ -1,8 +1,10 @@
-"""Problems in the function found by the chaos suite, each as a minimal test that fails today.
+"""Problems in the function found by the chaos suite, each as a minimal test.
 
-They are strict xfails: when a fix makes one pass, pytest reports XPASS as a failure, so the marker is
-removed together with the fix (and, for the first and third, the matching rate in chaos/scenario.py
-is raised so the seeded runs cover the case from then on).
+The first three were strict xfails that failed against the handler of the time and pass since the fix
+in 8529fcf ("Stay inside SCF's time limit; retry or dead-letter scaling activities that cannot be
+read"); the seeded runs cover the first and third case too (`UNKNOWN_ACTIVITY_RATE`, `SLOW_API_RATE` in
+chaos/scenario.py). A test still marked xfail(strict=True) fails today: remove the marker with the fix
+(pytest reports an XPASS as a failure).
 """
 from __future__ import annotations
 
@@ -46,3 +48,15 @@ def test_slow_api_replies_do_not_overrun_the_time_limit(emulator: Any, invoke: A
     finally:
         elapsed = time.monotonic() - started
     assert elapsed <= 2.0, f"took {elapsed:.2f}s on a 2 s time limit"
+
+
+def test_time_is_kept_for_every_queue_send_an_event_needs(emulator: Any, invoke: Any) -> None:
+    emulator.set_knobs(latency_seconds=0.25)
+    malformed = ["not json at all", "{}", "[1, 2, 3]", json.dumps({"instanceIds": []}), "[]", json.dumps({"instanceIds": "x"})]
+    records = [cmq_record("m-0", lifecycle_body("ins-web00001", TOKEN_LEAVING_1))]
+    records += [cmq_record(f"m-{i}", body) for i, body in enumerate(malformed, start=1)]
+    started = time.monotonic()
+    invoke(cmq_event(records), timeout_ms=3000, **QUEUES)
+    assert time.monotonic() - started <= 3.0
+    dead = [json.loads(m["body"]) for m in emulator.messages(DEAD_LETTER_QUEUE)]
+    assert sorted(d["original"] for d in dead) == sorted(malformed)
