@@ -1,10 +1,10 @@
 """Problems in the function found by the chaos suite, each as a minimal test.
 
-The first three were strict xfails that failed against the handler of the time and pass since the fix
-in 8529fcf ("Stay inside SCF's time limit; retry or dead-letter scaling activities that cannot be
-read"); the seeded runs cover the first and third case too (`UNKNOWN_ACTIVITY_RATE`, `SLOW_API_RATE` in
-chaos/scenario.py). A test still marked xfail(strict=True) fails today: remove the marker with the fix
-(pytest reports an XPASS as a failure).
+Each was written as a strict xfail that failed against the handler of the time. The first three pass
+since 8529fcf ("Stay inside SCF's time limit; retry or dead-letter scaling activities that cannot be
+read"), the fourth since 978ac16 (the time kept back for the final sends grows with the records that
+may need one). The seeded runs cover these cases too (`UNKNOWN_ACTIVITY_RATE`, `SLOW_API_RATE` in
+chaos/scenario.py). A new finding goes here marked xfail(strict=True), and the marker goes with the fix.
 """
 from __future__ import annotations
 

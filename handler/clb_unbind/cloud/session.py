@@ -75,6 +75,7 @@ class CloudSession:
     BACKOFF_BASE = 0.2
     BACKOFF_CAP = 5.0
     REQUEST_TIMEOUT = 10.0
+    ANSWER_SECONDS = 0.1
     BUSY_FLOOR = 0.1
 
     def __init__(
@@ -146,7 +147,7 @@ class CloudSession:
         """
         from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 
-        budget = self.deadline.hard_remaining if essential else self._work_budget
+        budget = self._final_budget if essential else self._work_budget
         attempt = 0
         while True:
             attempt += 1
@@ -189,6 +190,10 @@ class CloudSession:
                 pause_seconds=round(pause, 3),
             )
             self.sleep(pause)
+
+    def _final_budget(self) -> float:
+        """Time left for the queue sends that keep unfinished work, less a moment to answer SCF."""
+        return max(self.deadline.hard_remaining() - self.ANSWER_SECONDS, 0.0)
 
     def _work_budget(self) -> float:
         """Time left for non-essential calls: enough is always kept back for the sends that queue leftovers."""
