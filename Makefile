@@ -15,6 +15,7 @@ demo: $(STAMP)
 	$(PY) -m demo
 
 test: $(STAMP)
+	$(VENV)/bin/ruff check --quiet --select F,E9 --target-version py310 handler emulator chaos bench tools demo tests
 	$(PY) -m pytest -q
 
 # Seeded fault-injection runs against the emulator; a short version runs inside `make test`.

@@ -14,7 +14,6 @@ import platform
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 from . import report

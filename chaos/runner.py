@@ -21,10 +21,10 @@ import threading
 import time
 import traceback
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Iterator, List, Optional, Set, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 from . import RETRY_QUEUE
-from .scenario import Delivery, Record, Scenario, cmq_event, cmq_record
+from .scenario import Record, Scenario, cmq_event, cmq_record
 
 SCF_ATTEMPTS = 3
 """SCF invokes a failed asynchronous invocation up to 2 more times, then its dead-letter queue keeps the event."""

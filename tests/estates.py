@@ -1,7 +1,6 @@
 """The world the functional tests run in, and event builders for it."""
 from __future__ import annotations
 
-import copy
 import json
 from pathlib import Path
 from typing import Any, Dict, List, Optional
@@ -35,9 +34,3 @@ def cmq_event(*bodies: str, msg_ids: Optional[List[str]] = None) -> Dict[str, An
     return {"Records": [{"CMQ": {"type": "queue", "topicOwner": 1251783334, "topicName": "clb-unbind-lifecycle",
                                  "subscriptionName": "", "publishTime": "2026-11-22T10:15:12.000Z", "msgId": mid,
                                  "requestId": mid, "msgBody": body, "msgTag": ""}} for mid, body in zip(ids, bodies)]}
-
-
-def estate(**changes: Any) -> Dict[str, Any]:
-    e = copy.deepcopy(base_estate())
-    e.update(changes)
-    return e

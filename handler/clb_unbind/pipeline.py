@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence, Set, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from .apply import failed_bindings, run_per_load_balancer, unbind, zero_weights
 from .cloud.errors import CloudError, is_permanent

@@ -11,7 +11,6 @@ from typing import Any, Callable, Dict, Iterator, List, Optional
 
 import pytest
 
-from chaos import DEAD_LETTER_QUEUE, RETRY_QUEUE
 from chaos.invariants import RunResult, check
 from chaos.runner import Trace, run
 from chaos.scenario import (

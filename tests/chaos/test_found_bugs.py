@@ -13,7 +13,6 @@ import re
 import time
 from typing import Any
 
-import pytest
 
 from chaos import DEAD_LETTER_QUEUE, RETRY_QUEUE
 from chaos.scenario import activity_body, cmq_event, cmq_record, lifecycle_body

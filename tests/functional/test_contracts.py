@@ -15,7 +15,6 @@ from typing import Any, Dict, List, Tuple
 import pytest
 
 from tests.conftest import EVENTS
-from tests.estates import TOKEN_LEAVING_1, cmq_event, lifecycle_message
 from tests.signing import signed
 
 MODELS = {

@@ -6,7 +6,7 @@ from typing import Any, Dict, List
 
 import pytest
 
-from tests.estates import TOKEN_LEAVING_1, cmq_event, estate, lifecycle_message
+from tests.estates import TOKEN_LEAVING_1, cmq_event, lifecycle_message
 
 WRITE_ACTIONS = ("BatchDeregisterTargets", "DeregisterTargets", "BatchModifyTargetWeight", "CompleteLifecycleAction", "SendCmqMsg")
 
