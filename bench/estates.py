@@ -16,7 +16,7 @@ from typing import Any, Dict, List
 
 REGION = "ap-guangzhou"
 VPC = "vpc-bench001"
-SECRET_ID = "AKIDBENCH0000000000000000"
+SECRET_ID = "AKIDEMULATORBENCH00000000"
 SECRET_KEY = "bench-secret-key-0000"
 HOOK = "ash-bench001"
 GROUP = "asg-bench001"

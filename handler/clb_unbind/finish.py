@@ -132,7 +132,7 @@ class Finisher:
             report.status, report.reason = "refused", record.refused
             decision("refused", level=logging.WARNING, record_id=record.record_id, source=record.source, reason=record.refused)
             body = self._dead_letter("refused_input", record.refused, [], [], record.payload, dry_run=self.settings.dry_run)
-            self._send_dead_letter(report, body, record.payload)
+            self._send_dead_letter(report, body)
             return report
         if record.ignored is not None and not outcomes and record_failure is None:
             report.status, report.reason = "ignored", record.ignored
@@ -161,7 +161,7 @@ class Finisher:
             why = reason or dead_letter_reason(failures)
             body = self._dead_letter(why, _summarise(group), [o.notice for o in group], failures, _original(group, record), dry_run=dry)
             _mark(report, "dead_lettered", why)
-            self._send_dead_letter(report, body, record.payload)
+            self._send_dead_letter(report, body)
         return report
 
     def _finish_activities(self, report: RecordReport, pending: RecordFailure) -> None:
@@ -181,7 +181,7 @@ class Finisher:
                 [], reason=why, detail=detail, attempt=attempt, first_seen=first_seen, dry_run=dry,
                 errors=[failure], request_ids=request_ids, original=original, activities=refs,
             )
-            self._send_dead_letter(report, body, original)
+            self._send_dead_letter(report, body)
             return
         _mark(report, "retry_queued", detail)
         envelope = RetryEnvelope.from_notices(
@@ -229,7 +229,7 @@ class Finisher:
             original=original,
         )
 
-    def _send_dead_letter(self, report: RecordReport, body: DeadLetterEnvelope, payload: Optional[str]) -> None:
+    def _send_dead_letter(self, report: RecordReport, body: DeadLetterEnvelope) -> None:
         queue = self.settings.dead_letter_queue
         fields = dict(record_id=report.record_id, reason=body.reason, detail=body.detail, queue=queue,
                       instances=[n.instance_id for n in body.notices] or None)
