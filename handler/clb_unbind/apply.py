@@ -29,10 +29,7 @@ def unbind(session: CloudSession, batch: Batch) -> BatchResult:
         from .cloud import ecm as api  # type: ignore[no-redef]
     action = f"{batch.cloud.value}:BatchDeregisterTargets"
     try:
-        if batch.cloud is Cloud.CLB:
-            failed_listeners, message, task_id = api.batch_deregister(session, batch.region, batch.load_balancer_id, targets)
-        else:
-            failed_listeners, message, task_id = api.batch_deregister(session, batch.load_balancer_id, targets)  # type: ignore[call-arg]
+        failed_listeners, message, task_id = api.batch_deregister(session, batch.region, batch.load_balancer_id, targets)
         status, task_message = api.wait_for_task(session, task_id, batch.region)
     except CloudError as exc:
         return BatchResult(batch, failed=batch.bindings, failure=exc.failure)

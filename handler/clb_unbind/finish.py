@@ -15,7 +15,7 @@ from typing import Any, Dict, List, Optional, Sequence
 from .cloud.errors import CloudError, is_permanent
 from .config import Settings
 from .log import decision
-from .model import CloudFailure, InstanceOutcome, Notice, Record, RecordFailure, Status
+from .model import ActivityRef, CloudFailure, InstanceOutcome, Notice, Record, RecordFailure, Status
 from .triggers.envelopes import DeadLetterEnvelope, RetryEnvelope, utc_now_iso
 
 class UnfinishedWork(Exception):
@@ -170,23 +170,17 @@ class Finisher:
         failure = pending.failure
         attempt = max(a.attempt for a in refs)
         dry = all(a.dry_run for a in refs)
-        first_seen = min([a.first_seen for a in refs if a.first_seen] or [utc_now_iso()])
         original = next((a.original for a in refs if a.original), None)
         detail = f"{', '.join(a.activity_id for a in refs)}: {failure.code}: {failure.message}"
-        request_ids = [failure.request_id] if failure.request_id else []
         if is_permanent(failure.code) or attempt >= self.settings.max_attempts:
             why = dead_letter_reason([failure]) if is_permanent(failure.code) else "max_attempts"
             _mark(report, "dead_lettered", why)
-            body = DeadLetterEnvelope.from_notices(
-                [], reason=why, detail=detail, attempt=attempt, first_seen=first_seen, dry_run=dry,
-                errors=[failure], request_ids=request_ids, original=original, activities=refs,
-            )
-            self._send_dead_letter(report, body)
+            self._send_dead_letter(report, self._dead_letter(why, detail, [], [failure], original, dry, activities=refs))
             return
         _mark(report, "retry_queued", detail)
         envelope = RetryEnvelope.from_notices(
-            [], attempt=attempt + 1, first_seen=first_seen, dry_run=dry, last_errors=[failure],
-            request_ids=request_ids, original=original, activities=refs,
+            [], attempt=attempt + 1, first_seen=_first_seen(refs), dry_run=dry, last_errors=[failure],
+            request_ids=[failure.request_id] if failure.request_id else [], original=original, activities=refs,
         )
         self._queue_retry(report, envelope, attempt, dry, dict(activities=[a.activity_id for a in refs]))
 
@@ -216,17 +210,28 @@ class Finisher:
             return
         report.message_id = self._send(queue, envelope, delay, "retry_queued", fields)
 
-    def _dead_letter(self, reason: str, detail: str, notices: List[Notice], failures: List[CloudFailure], original: Optional[str], dry_run: bool) -> DeadLetterEnvelope:
+    def _dead_letter(
+        self,
+        reason: str,
+        detail: str,
+        notices: List[Notice],
+        failures: List[CloudFailure],
+        original: Optional[str],
+        dry_run: bool,
+        activities: Sequence[ActivityRef] = (),
+    ) -> DeadLetterEnvelope:
+        work: List[Any] = [*notices, *activities]
         return DeadLetterEnvelope.from_notices(
             notices,
             reason=reason,
             detail=detail[:2000],
-            attempt=max([n.attempt for n in notices] or [1]),
-            first_seen=_first_seen(notices),
+            attempt=max([w.attempt for w in work] or [1]),
+            first_seen=_first_seen(work),
             dry_run=dry_run,
             errors=failures,
             request_ids=sorted({r for n in notices for r in n.prior_request_ids} | {f.request_id for f in failures if f.request_id}),
             original=original,
+            activities=activities,
         )
 
     def _send_dead_letter(self, report: RecordReport, body: DeadLetterEnvelope) -> None:
@@ -269,8 +274,9 @@ def _summarise(outcomes: Sequence[InstanceOutcome]) -> str:
     return "; ".join(parts)
 
 
-def _first_seen(notices: Sequence[Notice]) -> str:
-    return min([n.first_seen for n in notices if n.first_seen] or [utc_now_iso()])
+def _first_seen(work: Sequence[Any]) -> str:
+    """The earliest `first_seen` of notices or activity refs (both carry one)."""
+    return min([w.first_seen for w in work if w.first_seen] or [utc_now_iso()])
 
 
 def _request_ids(outcomes: Sequence[InstanceOutcome]) -> List[str]:

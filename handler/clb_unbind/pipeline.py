@@ -6,7 +6,7 @@ leaving one load balancer cost one BatchDeregisterTargets, not ten.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from .apply import failed_bindings, run_per_load_balancer, unbind, zero_weights
@@ -158,8 +158,6 @@ def _outcome(notice: Notice, work: Work) -> InstanceOutcome:
 
 def _complete_lifecycles(session: CloudSession, outcomes: List[InstanceOutcome]) -> List[InstanceOutcome]:
     """CONTINUE only once the instance is verified unbound (or never was); each action at most once per run."""
-    from dataclasses import replace
-
     done: Dict[Tuple[str, str], Optional[CloudFailure]] = {}
     final: List[InstanceOutcome] = []
     for outcome in outcomes:

@@ -39,10 +39,7 @@ def run_everything(emulator: Any, invoke: Any) -> List[Any]:
         event = json.loads(path.read_text())
         if "requestContext" in event:
             event = signed(event)
-        try:
-            invoke(event, CLB_UNBIND_DEAD_LETTER_QUEUE="clb-unbind-dead-letter", CLB_UNBIND_RETRY_QUEUE="clb-unbind-retry")
-        except Exception:
-            pass
+        invoke(event, CLB_UNBIND_DEAD_LETTER_QUEUE="clb-unbind-dead-letter", CLB_UNBIND_RETRY_QUEUE="clb-unbind-retry")
     emulator.lock_load_balancer("lb-web00003", 30)
     invoke({"instanceIds": ["ins-web00003"]}, timeout_ms=3000, CLB_UNBIND_SAFETY_MARGIN_SECONDS="0.5", CLB_UNBIND_DRAIN_SECONDS="0.1")
     invoke({"instanceIds": ["ins-web00004"]}, CLB_UNBIND_DRAIN_SECONDS="0.1")

@@ -8,6 +8,7 @@ from typing import Any, Dict
 import pytest
 
 from tests.conftest import load_event
+from tests.estates import cmq_event
 from tests.signing import API_SECRET, signed
 
 
@@ -103,17 +104,24 @@ def test_no_secret_reaches_a_log_line(emulator: Any, invoke: Any, capsys: Any, f
     token = "test-session-token-value-0000"
     monkeypatch.setenv("TENCENTCLOUD_SESSIONTOKEN", token)
     secret_id, secret_key = function_env["TENCENTCLOUD_SECRETID"], function_env["TENCENTCLOUD_SECRETKEY"]
-    # The emulator refuses the token it does not expect, so errors (which echo requests) are logged too.
+    secrets = (secret_id, secret_key, token, API_SECRET)
+    # The emulator refuses a session token its credential does not carry (AuthFailure.TokenFailure), so the
+    # error paths log too; with no dead-letter queue set the function then fails loudly.
+    from clb_unbind.finish import UnfinishedWork
+
     for sample in ("direct.json", "cmq-lifecycle-terminating.json"):
-        try:
+        with pytest.raises(UnfinishedWork, match="AuthFailure.TokenFailure"):
             invoke(load_event(sample), CLB_UNBIND_LOG_LEVEL="DEBUG")
-        except Exception:
-            pass
-    invoke(signed(load_event("apigw-drain.json"), secret="wrong"))
+    # Secrets pasted into a message by mistake: the refusal names the bad value, so only the scrubber
+    # stands between them and the log.
     monkeypatch.delenv("TENCENTCLOUD_SESSIONTOKEN")
+    pasted = cmq_event(*(json.dumps({"instanceIds": [s]}) for s in (secret_id, secret_key, API_SECRET)))
+    invoke(pasted, CLB_UNBIND_DEAD_LETTER_QUEUE="clb-unbind-dead-letter")
+    invoke(signed(load_event("apigw-drain.json"), secret="wrong"))
     invoke(signed(load_event("apigw-drain.json")))
     out = capsys.readouterr().out
     lines = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
     assert len(lines) > 20
-    for secret in (secret_id, secret_key, token, API_SECRET):
+    assert sum(1 for line in lines if line.get("decision") == "refused") == 3
+    for secret in secrets:
         assert secret not in out

@@ -50,7 +50,10 @@ def describe_targets(session: CloudSession, load_balancer_id: str) -> List[Dict[
     return list(reply.get("Listeners") or [])
 
 
-def batch_deregister(session: CloudSession, load_balancer_id: str, targets: List[Dict[str, Any]]) -> Tuple[List[str], str, str]:
+def batch_deregister(
+    session: CloudSession, region: str, load_balancer_id: str, targets: List[Dict[str, Any]]
+) -> Tuple[List[str], str, str]:
+    """Same shape as `clb.batch_deregister`; `region` is unused (ECM load-balancer APIs take none)."""
     reply = session.call("ecm", "BatchDeregisterTargets", {"LoadBalancerId": load_balancer_id, "Targets": targets})
     return list(reply.get("FailListenerIdSet") or []), "", str(reply.get("RequestId"))
 

@@ -16,8 +16,8 @@ Retry (`kind` = ``clb-unbind/retry``)::
                      "action": "BatchDeregisterTargets", "requestId": "..."}],
      "requestIds": ["..."], "original": "<the first payload, as received>"}
 
-Dead letter (`kind` = ``clb-unbind/dead-letter``): the same plus ``reason`` (machine-readable, see
-`DEAD_LETTER_REASONS`) and ``detail`` (human-readable), with ``errors`` in place of ``lastErrors``;
+Dead letter (`kind` = ``clb-unbind/dead-letter``): the same plus ``reason`` (machine-readable: the
+values finish.py writes; any `lower_snake_case` word is accepted, so a new reason needs no reader change) and ``detail`` (human-readable), with ``errors`` in place of ``lastErrors``;
 ``notices`` may be empty (a malformed payload has none: its ``original`` is all there is).
 
 Parsing (payloads.py): a retry envelope's notices come back with ``attempt`` = the envelope's
@@ -40,16 +40,6 @@ from .common import InstanceIdStr
 RETRY_KIND = "clb-unbind/retry"
 DEAD_LETTER_KIND = "clb-unbind/dead-letter"
 ENVELOPE_VERSION = 1
-
-DEAD_LETTER_REASONS = (
-    "max_attempts",
-    "malformed",
-    "invalid_instance_id",
-    "unauthorized",
-    "instance_not_found",
-)
-"""Reasons written so far; the field accepts any `lower_snake_case` word so new ones need no release."""
-
 
 def utc_now_iso() -> str:
     """`firstSeen` for a new envelope, e.g. ``2024-05-01T10:00:00Z``."""
@@ -182,9 +172,6 @@ class EnvelopeError(_Model):
             request_id=failure.request_id,
         )
 
-    def to_failure(self) -> CloudFailure:
-        return CloudFailure(code=self.code, message=self.message, action=self.action, request_id=self.request_id)
-
 
 class _Envelope(_Model):
     version: Version = ENVELOPE_VERSION
@@ -292,7 +279,6 @@ class DeadLetterEnvelope(_Envelope):
 
 __all__ = [
     "DEAD_LETTER_KIND",
-    "DEAD_LETTER_REASONS",
     "DeadLetterEnvelope",
     "ENVELOPE_VERSION",
     "EnvelopeActivity",
