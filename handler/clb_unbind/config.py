@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from typing import FrozenSet, Mapping, Optional
 
-from .model import LOAD_BALANCER_ID
+from .model import GROUP_ID, LOAD_BALANCER_ID
 
 PREFIX = "CLB_UNBIND_"
 
@@ -21,6 +22,12 @@ DEFAULT_EVENTBRIDGE_TYPES = frozenset(
         "as:LifecycleHook",
     }
 )
+
+
+# Region → CMQ endpoint code, from the endpoint table of doc 1496/122722 ("接入点切换对应列表": 广州
+# `https://cmq-gz.public.tencenttdmq.com`, 上海 `https://cmq-sh.public.tencenttdmq.com`). Other regions have
+# no sourced code here: they must set `CLB_UNBIND_CMQ_ENDPOINT` (the console shows the address).
+CMQ_REGION_CODES = {"ap-guangzhou": "gz", "ap-shanghai": "sh"}
 
 
 class SettingsError(ValueError):
@@ -53,8 +60,29 @@ def _number(env: Mapping[str, str], name: str, default: float, low: float, high:
 
 
 def _csv(env: Mapping[str, str], name: str) -> FrozenSet[str]:
-    raw = env.get(name) or ""
-    return frozenset(part.strip() for part in raw.split(",") if part.strip())
+    """A comma-separated list; set but naming nothing (``","``, ``" "``) is an error, never "everything"."""
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return frozenset()
+    values = frozenset(part.strip() for part in raw.split(",") if part.strip())
+    if not values:
+        raise SettingsError(f"{name} is set but names nothing ({raw!r}): unset it, or list ids")
+    return values
+
+
+def _ids(env: Mapping[str, str], name: str, pattern: "re.Pattern[str]", what: str) -> FrozenSet[str]:
+    values = _csv(env, name)
+    bad = sorted(v for v in values if not pattern.fullmatch(v))
+    if bad:
+        raise SettingsError(f"{name} holds ids that are not {what}: {bad}")
+    return values
+
+
+def _name(env: Mapping[str, str], name: str) -> Optional[str]:
+    return (env.get(name) or "").strip() or None
+
+
+MIN_API_SECRET_BYTES = 16
 
 
 @dataclass(frozen=True)
@@ -82,6 +110,28 @@ class Settings:
     retry_base_seconds: float = 10.0
     retry_max_seconds: float = 600.0
     api_clock_skew_seconds: int = 300
+    queue: Optional[str] = None
+    """The TDMQ-for-CMQ queue a timer run consumes (`CLB_UNBIND_QUEUE`)."""
+    cmq_endpoint: Optional[str] = None
+    """Base URL of the CMQ data plane; see `cmq_base_url`."""
+    consume_seconds: float = 50.0
+    poll_seconds: float = 3.0
+    groups: FrozenSet[str] = frozenset()
+    """Scaling groups every timer run reconciles with Auto Scaling; empty: no sweep."""
+    max_instances_per_pass: int = 100
+
+    @property
+    def cmq_base_url(self) -> str:
+        """`CLB_UNBIND_CMQ_ENDPOINT`, else `CLB_UNBIND_ENDPOINT` (the emulator serves both wire formats),
+        else the public endpoint of the region (tencent-facts §8.2: `https://cmq-{region}.public.tencenttdmq.com`)."""
+        if self.cmq_endpoint:
+            return self.cmq_endpoint
+        if self.endpoint:
+            return self.endpoint
+        code = CMQ_REGION_CODES.get(self.region)
+        if code is None:
+            raise SettingsError(f"no known CMQ endpoint for {self.region}: set {PREFIX}CMQ_ENDPOINT")
+        return f"https://cmq-{code}.public.tencenttdmq.com"
 
     @property
     def secrets(self) -> tuple:
@@ -92,11 +142,13 @@ class Settings:
     def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "Settings":
         env = os.environ if env is None else env
         p = PREFIX
-        allowed = _csv(env, p + "ALLOWED_LOAD_BALANCERS")
-        bad = sorted(lb for lb in allowed if not LOAD_BALANCER_ID.match(lb))
-        if bad:
-            raise SettingsError(f"{p}ALLOWED_LOAD_BALANCERS holds ids that are not load balancer ids: {bad}")
+        allowed = _ids(env, p + "ALLOWED_LOAD_BALANCERS", LOAD_BALANCER_ID, "load balancer ids")
+        groups = _ids(env, p + "GROUPS", GROUP_ID, "scaling group ids (asg-xxxxxxxx)")
         types = _csv(env, p + "EVENTBRIDGE_TYPES") or DEFAULT_EVENTBRIDGE_TYPES
+        api_secret = env.get(p + "API_SECRET") or None
+        if api_secret is not None and len(api_secret.encode("utf-8")) < MIN_API_SECRET_BYTES:
+            raise SettingsError(f"{p}API_SECRET must be at least {MIN_API_SECRET_BYTES} bytes")
+        queue = _name(env, p + "QUEUE")
         return cls(
             region=env.get("TENCENTCLOUD_REGION") or cls.region,
             endpoint=(env.get(p + "ENDPOINT") or "").strip() or None,
@@ -104,10 +156,10 @@ class Settings:
             secret_key=env.get("TENCENTCLOUD_SECRETKEY") or None,
             session_token=env.get("TENCENTCLOUD_SESSIONTOKEN") or None,
             dry_run=_bool(env, p + "DRY_RUN", False),
-            retry_queue=(env.get(p + "RETRY_QUEUE") or "").strip() or None,
-            dead_letter_queue=(env.get(p + "DEAD_LETTER_QUEUE") or "").strip() or None,
+            retry_queue=_name(env, p + "RETRY_QUEUE") or queue,
+            dead_letter_queue=_name(env, p + "DEAD_LETTER_QUEUE"),
             max_attempts=int(_number(env, p + "MAX_ATTEMPTS", 5, 1, 100)),
-            api_secret=env.get(p + "API_SECRET") or None,
+            api_secret=api_secret,
             allowed_load_balancers=allowed,
             drain_seconds=_number(env, p + "DRAIN_SECONDS", 0.0, 0, 3600),
             log_level=(env.get(p + "LOG_LEVEL") or "INFO").upper(),
@@ -120,4 +172,10 @@ class Settings:
             task_poll_seconds=_number(env, p + "TASK_POLL_SECONDS", 0.5, 0.01, 10),
             retry_base_seconds=_number(env, p + "RETRY_BASE_SECONDS", 10.0, 0, 3600),
             retry_max_seconds=_number(env, p + "RETRY_MAX_SECONDS", 600.0, 0, 43200),
+            queue=queue,
+            cmq_endpoint=_name(env, p + "CMQ_ENDPOINT"),
+            consume_seconds=_number(env, p + "CONSUME_SECONDS", 50.0, 0, 900),
+            poll_seconds=_number(env, p + "POLL_SECONDS", 3.0, 0, 30),
+            groups=groups,
+            max_instances_per_pass=int(_number(env, p + "MAX_INSTANCES_PER_PASS", 100, 1, 100)),
         )

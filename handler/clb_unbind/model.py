@@ -14,6 +14,7 @@ from typing import Optional, Tuple
 CVM_INSTANCE_ID = re.compile(r"^ins-[a-z0-9]{8}$")
 ECM_INSTANCE_ID = re.compile(r"^ein-[a-z0-9]{8}$")
 LOAD_BALANCER_ID = re.compile(r"^lb-[a-z0-9]{8}$")
+GROUP_ID = re.compile(r"asg-[a-z0-9]{8}")
 
 
 class Cloud(str, Enum):
