@@ -67,10 +67,19 @@ class Notice:
     """Cloud request ids of earlier attempts, so a dead letter lists every attempt's calls."""
     original: Optional[str] = None
     """The payload that first carried the notice, kept for dead letters."""
+    claim: bool = False
+    """A scale-in claim (an activity's instance): Auto Scaling must confirm it before any unbind."""
+    confirmed: bool = False
+    """Read from Auto Scaling itself in this run (the sweep): there is nothing left to confirm."""
 
     @property
     def cloud(self) -> Cloud:
         return cloud_of(self.instance_id)
+
+    @property
+    def needs_confirmation(self) -> bool:
+        """Lifecycle and scale-in notices are claims, whatever carried them (trust.py)."""
+        return not self.confirmed and (self.claim or self.lifecycle is not None)
 
 
 @dataclass(frozen=True)

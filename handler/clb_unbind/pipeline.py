@@ -1,4 +1,4 @@
-"""Notices ──► outcomes: resolve, plan, (drain), apply, verify, complete lifecycle actions.
+"""Notices ──► outcomes: confirm claims, resolve, plan, (drain), apply, verify, complete lifecycle actions.
 
 All notices of one invocation share one resolution and one write per load balancer, so ten instances
 leaving one load balancer cost one BatchDeregisterTargets, not ten.
@@ -16,6 +16,7 @@ from .log import decision
 from .model import Binding, Cloud, CloudFailure, InstanceOutcome, Notice, Status
 from .plan import plan, split_allowed
 from .resolve import Resolution, resolve
+from .trust import check_claims
 
 
 @dataclass
@@ -42,6 +43,15 @@ def _fail_all(notices: Sequence[Notice], failure: CloudFailure) -> List[Instance
 
 
 def run(session: CloudSession, notices: Sequence[Notice]) -> List[InstanceOutcome]:
+    if not notices:
+        return []
+    verdict = check_claims(session, notices)
+    held = [InstanceOutcome(n, Status.REFUSED, failures=(f,)) for n, f in verdict.refused.items()]
+    held += [InstanceOutcome(n, Status.INCOMPLETE, failures=(f,)) for n, f in verdict.unchecked.items()]
+    return held + _run_confirmed(session, verdict.confirmed)
+
+
+def _run_confirmed(session: CloudSession, notices: Sequence[Notice]) -> List[InstanceOutcome]:
     if not notices:
         return []
     settings = session.settings
@@ -157,7 +167,8 @@ def _outcome(notice: Notice, work: Work) -> InstanceOutcome:
 
 
 def _complete_lifecycles(session: CloudSession, outcomes: List[InstanceOutcome]) -> List[InstanceOutcome]:
-    """CONTINUE only once the instance is verified unbound (or never was); each action at most once per run."""
+    """CONTINUE only once the instance is verified unbound (or never was); each action at most once per run,
+    always by InstanceId + LifecycleHookId, so a message can only end the wait of the instance it names."""
     done: Dict[Tuple[str, str], Optional[CloudFailure]] = {}
     final: List[InstanceOutcome] = []
     for outcome in outcomes:
@@ -165,7 +176,7 @@ def _complete_lifecycles(session: CloudSession, outcomes: List[InstanceOutcome])
         if action is None or outcome.status not in (Status.UNBOUND, Status.NOT_BOUND) or outcome.notice.dry_run:
             final.append(outcome)
             continue
-        key = (action.hook_id, action.token or outcome.notice.instance_id)
+        key = (action.hook_id, outcome.notice.instance_id)
         if key not in done:
             done[key] = _complete_one(session, outcome.notice)
         failure = done[key]

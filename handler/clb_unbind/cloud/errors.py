@@ -34,6 +34,7 @@ RETRYABLE_PREFIXES = BUSY_CODES + (
 PERMANENT_PREFIXES = (
     "InstanceNotFound",  # the function's own codes for what the cloud says does not exist
     "ActivityNotFound",
+    "NotLeaving",  # Auto Scaling contradicts a lifecycle or scale-in claim (trust.py)
     "AuthFailure",
     "UnauthorizedOperation",
     "InvalidInstanceId",
