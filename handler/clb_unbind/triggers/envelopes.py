@@ -1,8 +1,8 @@
 """The project's own queue messages: the retry envelope and the dead-letter envelope.
 
 Both are JSON objects sent with TDMQ-for-CMQ `SendCmqMsg` (retry: to `CLB_UNBIND_RETRY_QUEUE` with a
-delay; dead letter: to `CLB_UNBIND_DEAD_LETTER_QUEUE`). The retry queue triggers the function again,
-so a retry envelope comes back as a CMQ record's `msgBody`; a dead-letter envelope comes back only
+delay; dead letter: to `CLB_UNBIND_DEAD_LETTER_QUEUE`). The retry queue is read by the timer's consumer
+run (it defaults to `CLB_UNBIND_QUEUE`), so a retry envelope comes back as a queue message's body; a dead-letter envelope comes back only
 when an operator redrives it (sends it to the retry queue or invokes the function with it).
 
 Retry (`kind` = ``clb-unbind/retry``)::
