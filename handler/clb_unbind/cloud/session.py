@@ -191,6 +191,19 @@ class CloudSession:
             )
             self.sleep(pause)
 
+    def retry_pause(self, service: str, code: str, attempt: int) -> float:
+        """The pause `call` would take before retrying `code` after its `attempt`-th try (for clients
+        that make their own HTTP calls, such as the CMQ data plane)."""
+        return self._pause(service, code, attempt)
+
+    def work_budget(self) -> float:
+        """Seconds a non-essential call may take (what `call` allows without `essential`)."""
+        return self._work_budget()
+
+    def final_budget(self) -> float:
+        """Seconds an essential call may take (what `call` allows with `essential=True`)."""
+        return self._final_budget()
+
     def _final_budget(self) -> float:
         """Time left for the queue sends that keep unfinished work, less a moment to answer SCF."""
         return max(self.deadline.hard_remaining() - self.ANSWER_SECONDS, 0.0)
