@@ -26,7 +26,7 @@ import sys
 import threading
 import time
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ from . import errors as E
 from .errors import ApiError
 from .estate import Estate
 from .faults import Knobs, RateLimiter
+from .reply import Reply
 from .services import SERVICES, Ctx
 from .signing import matches, parse_authorization, signature, utc_date
 from .strict import check_request, model_class, reply_problems
@@ -62,17 +63,6 @@ class CallRecord:
     dropped: bool = False
     request_id: str = ""
     region: str = ""
-
-
-@dataclass
-class Reply:
-    """What the HTTP layer must send: ``drop`` closes the connection without any reply."""
-
-    status: int
-    body: bytes = b""
-    drop: bool = False
-    delay: float = 0.0
-    headers: dict[str, str] = field(default_factory=dict)
 
 
 class Emulator:
@@ -286,7 +276,9 @@ class Emulator:
                 models = spec.models
                 check_request(model_class(models, f"{action}Request"), params)
                 self._settle()
-                ctx = Ctx(self, service, action, region, request_id, self._now())
+                ctx = Ctx(estate=self._estate, knobs=knobs, tasks=self._tasks, rng=self._rng, service=service,
+                          action=action, region=region, request_id=request_id, now=self._now(), wall=self._wall(),
+                          next_msg_id=self._next_msg_id, emu=self)
                 result = action_spec.handler(ctx, params)
                 response = dict(result)
                 response["RequestId"] = request_id

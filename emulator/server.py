@@ -1,6 +1,7 @@
 """HTTP layer: one loopback port for every service, plus unsigned admin endpoints.
 
-* ``POST /`` — Tencent Cloud API 3.0 requests (see :meth:`emulator.core.Emulator.handle_api`).
+* ``POST /`` — Tencent Cloud API 3.0 requests, handed to :meth:`App.handle_api` (the emulator, seen
+  through the :class:`App` protocol so that this module never imports the core).
   Replies are HTTP 200 with ``Content-Type: application/json`` exactly: the SDK only looks for
   ``Response.Error`` when the header is exactly ``application/json`` or ``text/plain``
   (``abstract_client._check_error``; facts §7).
@@ -15,13 +16,36 @@ import ipaddress
 import json
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .core import Emulator
+from .faults import Knobs
+from .reply import Reply
 
 ADMIN_PREFIX = "/_emulator/"
+
+
+class App(Protocol):
+    """What the HTTP layer needs from the emulator: one request pipeline and the admin reads/writes."""
+
+    @property
+    def knobs(self) -> Knobs: ...
+
+    def handle_api(self, method: str, path: str, query: str, headers: dict[str, str], body: bytes) -> Reply: ...
+
+    def state(self) -> dict[str, Any]: ...
+
+    def calls_as_dicts(self) -> list[dict[str, Any]]: ...
+
+    def tasks(self) -> list[dict[str, Any]]: ...
+
+    def messages(self, queue: str) -> list[dict[str, Any]]: ...
+
+    def bindings(self, instance_or_ip: str) -> list[dict[str, Any]]: ...
+
+    def set_knobs(self, **changes: Any) -> Knobs: ...
+
+    def lock_load_balancer(self, lb_id: str, seconds: float) -> None: ...
 
 
 class EmulatorHTTPServer(ThreadingHTTPServer):
@@ -29,7 +53,7 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
     allow_reuse_address = True
     # The default backlog of 5 reset connections under 40 concurrent invocations; the real API does not.
     request_queue_size = 128
-    emulator: "Emulator"
+    emulator: App
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -115,7 +139,7 @@ def _one(query: dict[str, list[str]], name: str) -> str:
     return values[0]
 
 
-def make_server(emulator: "Emulator", host: str, port: int) -> EmulatorHTTPServer:
+def make_server(emulator: App, host: str, port: int) -> EmulatorHTTPServer:
     if not ipaddress.ip_address(host).is_loopback:
         raise ValueError("the emulator binds loopback addresses only")
     server = EmulatorHTTPServer((host, port), Handler)
