@@ -5,7 +5,10 @@
   Replies are HTTP 200 with ``Content-Type: application/json`` exactly: the SDK only looks for
   ``Response.Error`` when the header is exactly ``application/json`` or ``text/plain``
   (``abstract_client._check_error``; facts §7).
+* ``POST /`` or ``/v2/index.php`` with a form body holding ``Action`` — the CMQ data plane (API 2.0;
+  :mod:`emulator.cmq.dataplane`), told apart from API 3.0 by the emulator.
 * ``GET /_emulator/state``, ``GET /_emulator/calls``, ``GET /_emulator/messages?queue=NAME``,
+  ``GET /_emulator/queues`` (visible / in-flight / delayed counts per queue),
   ``GET /_emulator/bindings?target=ID_OR_IP``, ``GET /_emulator/tasks``, ``GET/POST /_emulator/knobs``
   (JSON object of knob values), ``POST /_emulator/lock`` (``{"loadBalancerId", "seconds"}``) —
   for other processes (demo, operators' scripts). Loopback clients only.
@@ -40,6 +43,8 @@ class App(Protocol):
     def tasks(self) -> list[dict[str, Any]]: ...
 
     def messages(self, queue: str) -> list[dict[str, Any]]: ...
+
+    def queue_states(self) -> dict[str, dict[str, int]]: ...
 
     def bindings(self, instance_or_ip: str) -> list[dict[str, Any]]: ...
 
@@ -110,6 +115,8 @@ class Handler(BaseHTTPRequestHandler):
                 self._reply_json(200, emu.tasks())
             elif method == "GET" and name == "messages":
                 self._reply_json(200, emu.messages(_one(query, "queue")))
+            elif method == "GET" and name == "queues":
+                self._reply_json(200, emu.queue_states())
             elif method == "GET" and name == "bindings":
                 self._reply_json(200, emu.bindings(_one(query, "target")))
             elif method == "GET" and name == "knobs":

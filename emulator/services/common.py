@@ -16,6 +16,7 @@ from ..faults import Knobs
 from ..tasks import Op, Task, TaskBoard
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ..cmq.broker import Broker
     from ..estate import Estate, LoadBalancer
 
 
@@ -74,6 +75,7 @@ class Ctx:
     now: float
     wall: float
     next_msg_id: Callable[[], int]
+    queues: "Broker"
     emu: EmulatorView
 
     def roll(self, rate: float) -> bool:
