@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from . import errors as E
+from . import scaling
 from .cmq.broker import Broker
 from .cmq.dataplane import CmqDataPlane
 from .cmq.wire import is_cmq_request
@@ -225,6 +226,25 @@ class Emulator:
         with self._lock:
             return [{"lifecycleHookId": a.hook_id, "instanceId": a.instance_id, "token": a.token,
                      "result": a.result, "completions": a.completions} for a in self._estate.lifecycle_actions]
+
+    def scale_in(self, group_id: str, instance_ids: list[str], publish: bool = True) -> dict[str, Any]:
+        """Start a scale-in as Auto Scaling would (:func:`emulator.scaling.scale_in`): each instance goes
+        IN_TERMINATING_HOOK with a pending action per INSTANCE_TERMINATING hook of the group (fresh
+        tokens, one ActivityId) and, with ``publish``, the hook's notification goes into its queue.
+
+        Returns ``{"activityId", "groupId", "actions": [{"instanceId", "lifecycleHookId",
+        "lifecycleActionToken", "queue", "msgId", "published"}], "terminating": [ids without a hook]}``.
+        """
+        with self._lock:
+            return scaling.scale_in(self._estate, self._broker, group_id, list(instance_ids), self._wall(), publish)
+
+    def auto_scaling_instances(self, group_id: str | None = None) -> list[dict[str, Any]]:
+        """``[{"instanceId", "autoScalingGroupId", "lifeCycleState"}]`` of every group (or one)."""
+        with self._lock:
+            scaling.leave(self._estate, self._wall(), self._knobs.as_terminate_seconds)
+            return [{"instanceId": m.instance_id, "autoScalingGroupId": g.group_id, "lifeCycleState": m.state}
+                    for g in self._estate.groups.values() if group_id in (None, g.group_id)
+                    for m in g.members.values()]
 
     def lock_load_balancer(self, lb_id: str, seconds: float) -> None:
         """Simulate another party's task on ``lb_id`` for ``seconds``."""

@@ -10,7 +10,8 @@
 * ``GET /_emulator/state``, ``GET /_emulator/calls``, ``GET /_emulator/messages?queue=NAME``,
   ``GET /_emulator/queues`` (visible / in-flight / delayed counts per queue),
   ``GET /_emulator/bindings?target=ID_OR_IP``, ``GET /_emulator/tasks``, ``GET/POST /_emulator/knobs``
-  (JSON object of knob values), ``POST /_emulator/lock`` (``{"loadBalancerId", "seconds"}``) —
+  (JSON object of knob values), ``POST /_emulator/lock`` (``{"loadBalancerId", "seconds"}``),
+  ``POST /_emulator/scale-in`` (``{"groupId", "instanceIds", "publish"}``) —
   for other processes (demo, operators' scripts). Loopback clients only.
 """
 from __future__ import annotations
@@ -45,6 +46,8 @@ class App(Protocol):
     def messages(self, queue: str) -> list[dict[str, Any]]: ...
 
     def queue_states(self) -> dict[str, dict[str, int]]: ...
+
+    def scale_in(self, group_id: str, instance_ids: list[str], publish: bool = True) -> dict[str, Any]: ...
 
     def bindings(self, instance_or_ip: str) -> list[dict[str, Any]]: ...
 
@@ -126,6 +129,12 @@ class Handler(BaseHTTPRequestHandler):
                 if not isinstance(changes, dict):
                     raise ValueError("knobs body must be a JSON object")
                 self._reply_json(200, emu.set_knobs(**changes).to_dict())
+            elif method == "POST" and name == "scale-in":
+                req = json.loads(body or b"{}")
+                ids = req["instanceIds"]
+                if not isinstance(ids, list) or not isinstance(req.get("publish", True), bool):
+                    raise ValueError("instanceIds must be a list and publish a boolean")
+                self._reply_json(200, emu.scale_in(req["groupId"], ids, req.get("publish", True)))
             elif method == "POST" and name == "lock":
                 req = json.loads(body or b"{}")
                 emu.lock_load_balancer(req["loadBalancerId"], float(req["seconds"]))
