@@ -269,8 +269,8 @@ class Emulator:
             self._settle()
             snap = self._estate.to_dict()
             for q in snap["queues"]:
-                q.update(self._broker.counts(q["name"], self._wall()))
-                q["messages"] = sum(self._broker.counts(q["name"], self._wall()).values())
+                counts = self._broker.counts(q["name"], self._wall())
+                q.update(counts, messages=sum(counts.values()))
             snap["tasks"] = self._tasks.snapshot(self._now())
             snap["knobs"] = self._knobs.to_dict()
             snap["endpoint"] = self.endpoint

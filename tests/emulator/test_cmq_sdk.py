@@ -43,6 +43,7 @@ def test_send_receive_delete_through_tencents_sdk(emu: Emulator, account: Accoun
         queue.delete_message(got.receiptHandle)
     assert info.value.code == 4430
     assert {c.params["RequestClient"] for c in emu.calls} == {"SDK_Python_1.3"}
+    assert {c.params["SignatureMethod"] for c in emu.calls} == {"HmacSHA256" if sign == "sha256" else "HmacSHA1"}
 
 
 def test_batches_through_tencents_sdk(emu: Emulator, account: Account) -> None:
