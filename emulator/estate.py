@@ -413,8 +413,11 @@ def _group_dict(g: Group, estate: Estate) -> dict[str, Any]:
             d["notificationTarget"] = target
         hooks.append(d)
     return {"autoScalingGroupId": g.group_id, "name": g.name, "region": g.region,
+            # Members that are not instances of the estate were derived from lifecycleActions and are
+            # derived again on reload.
             "instances": [{"instanceId": m.instance_id, "lifeCycleState": m.state, "healthStatus": m.health,
-                           "protectedFromScaleIn": m.protected} for m in g.members.values()],
+                           "protectedFromScaleIn": m.protected}
+                          for m in g.members.values() if m.instance_id in estate.instances],
             "lifecycleHooks": hooks}
 
 

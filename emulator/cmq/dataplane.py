@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import random
+import sys
 import threading
 import time
 import uuid
@@ -81,6 +82,10 @@ class CmqDataPlane:
             except CmqError as err:
                 answer = {"code": err.code, "message": err.message, "requestId": request_id, **err.extra}
                 code = str(err.code)
+            except Exception as exc:  # noqa: BLE001 - an emulator bug must reach the test as an answer, not a hang
+                print(f"emulator: CMQ {action} failed: {exc!r}", file=sys.stderr)
+                answer = {"code": C.INTERNAL_ERROR, "message": f"emulator bug: {exc!r}", "requestId": request_id}
+                code = str(C.INTERNAL_ERROR)
             shown = {k: v for k, v in params.items() if k not in HIDDEN}
             self._record(SERVICE, action, VERSION, shown, answer, code, request_id, params.get("Region", ""))
         return Reply(200, json.dumps(answer, ensure_ascii=False).encode("utf-8"), delay=knobs.latency_seconds)
