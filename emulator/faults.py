@@ -10,6 +10,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
+from .cmq.codes import CODES as CMQ_CODES
+
 
 @dataclass
 class Knobs:
@@ -30,7 +32,24 @@ class Knobs:
     * ``seed`` – seeds the random generator (re-seeded when changed).
     * ``fault_actions`` – action names (``"BatchDeregisterTargets"``) or ``"service:Action"``
       (``"ecm:BatchDeregisterTargets"``) the random faults apply to; empty = every action.
-    * ``max_clock_skew_seconds`` – ``X-TC-Timestamp`` tolerance (SDK ``credential.py``: 300 s).
+    * ``max_clock_skew_seconds`` – ``X-TC-Timestamp`` tolerance (SDK ``credential.py``: 300 s); the CMQ
+      data plane applies it to its ``Timestamp`` parameter too.
+
+    CMQ data plane (API 2.0; the API 3.0 fault knobs above do not touch it):
+
+    * ``cmq_error_code`` / ``cmq_error_rate`` – that fraction of data-plane requests is answered with
+      that code (a documented non-zero code, default 6000 internal error) before anything is applied.
+    * ``cmq_empty_rate`` – fraction of receives answered 7000 (no message) at once, while messages wait.
+    * ``cmq_duplicate_rate`` – fraction of delivered messages that stay visible, so the next receive
+      delivers them again (with a new receipt handle; the first one then gets 4430).
+    * ``cmq_fault_actions`` – data-plane actions (``"BatchReceiveMessage"``) the three above apply to;
+      empty = all.
+    * ``cmq_rate_limit_per_second`` – per action, more → 4420; 0 = off ("QPS 5000", facts §8.3).
+
+    Auto Scaling:
+
+    * ``as_terminate_seconds`` – how long a TERMINATING member stays in its scaling group before it is
+      gone from ``DescribeAutoScalingInstances``; ``None`` (default) = it stays TERMINATING.
     """
 
     task_seconds: float = 0.05
@@ -45,9 +64,17 @@ class Knobs:
     seed: int | None = 0
     fault_actions: frozenset[str] = field(default_factory=frozenset)
     max_clock_skew_seconds: int = 300
+    cmq_error_code: int = 6000
+    cmq_error_rate: float = 0.0
+    cmq_empty_rate: float = 0.0
+    cmq_duplicate_rate: float = 0.0
+    cmq_fault_actions: frozenset[str] = field(default_factory=frozenset)
+    cmq_rate_limit_per_second: int = 5000
+    as_terminate_seconds: float | None = None
 
     def __post_init__(self) -> None:
         self.fault_actions = frozenset(self.fault_actions or ())
+        self.cmq_fault_actions = frozenset(_as_iterable(self.cmq_fault_actions))
         self.validate()
 
     def validate(self) -> None:
@@ -62,6 +89,19 @@ class Knobs:
             raise ValueError("knob rate_limit_per_second must be >= 0")
         if self.drop_reply_mode not in ("close", "http502"):
             raise ValueError("knob drop_reply_mode must be 'close' or 'http502'")
+        self._validate_cmq_and_as()
+
+    def _validate_cmq_and_as(self) -> None:
+        for name in ("cmq_error_rate", "cmq_empty_rate", "cmq_duplicate_rate"):
+            value = getattr(self, name)
+            if not 0.0 <= float(value) <= 1.0:
+                raise ValueError(f"knob {name} must be within [0, 1], got {value!r}")
+        if self.cmq_error_code not in CMQ_CODES or self.cmq_error_code == 0:
+            raise ValueError(f"knob cmq_error_code must be a documented non-zero CMQ code: {sorted(CMQ_CODES - {0})}")
+        if int(self.cmq_rate_limit_per_second) < 0:
+            raise ValueError("knob cmq_rate_limit_per_second must be >= 0")
+        if self.as_terminate_seconds is not None and float(self.as_terminate_seconds) < 0:
+            raise ValueError("knob as_terminate_seconds must be >= 0 or None")
 
     def applies_to(self, service: str, action: str) -> bool:
         """Whether random faults are enabled for this call."""
@@ -73,13 +113,15 @@ class Knobs:
         unknown = set(changes) - names
         if unknown:
             raise ValueError(f"unknown knob(s): {', '.join(sorted(unknown))}")
-        if "fault_actions" in changes:
-            changes["fault_actions"] = frozenset(_as_iterable(changes["fault_actions"]))
+        for name in ("fault_actions", "cmq_fault_actions"):
+            if name in changes:
+                changes[name] = frozenset(_as_iterable(changes[name]))
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         data["fault_actions"] = sorted(self.fault_actions)
+        data["cmq_fault_actions"] = sorted(self.cmq_fault_actions)
         return data
 
 

@@ -16,6 +16,11 @@ def base_estate() -> Dict[str, Any]:
     rules one of them through the secondary IP 10.0.0.111 as an ENI bind, UDP) and ins-web00002; two stay
     on the same listeners (ins-web00003, ins-web00004); ins-lonely01 has no binding; ins-other001 has
     ins-web00001's IP 10.0.0.11 in another VPC. Edge: ein-edge0001 leaves, ein-edge0002 stays.
+
+    Auto Scaling: group asg-group001 holds ins-web00001..4; the two leaving ones are IN_TERMINATING_HOOK
+    (their lifecycle actions on ash-hook0001 are pending), ins-web00003/4 IN_SERVICE. ash-hook0001 is the
+    group's INSTANCE_TERMINATING hook and notifies the TDMQ_CMQ_QUEUE clb-unbind-lifecycle, whose
+    dead-letter queue is clb-unbind-lifecycle-dead (after 5 receives).
     """
     return json.loads(DEMO_ESTATE.read_text())
 
