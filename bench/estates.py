@@ -121,6 +121,41 @@ def build_estate(shape: Shape) -> Dict[str, Any]:
     }
 
 
+LIFECYCLE_QUEUE = "clb-unbind-lifecycle"
+DEAD_LETTER_QUEUE = "clb-unbind-dead-letter"
+
+
+def fleet_estate(shape: Shape, visibility_timeout: int = 30, groups: int = 1) -> Dict[str, Any]:
+    """The shape's estate as Auto Scaling sees it before a scale-in: every instance serving in a scaling
+    group (leavers and stayers spread over `groups` groups), each group's terminating hook notifying
+    `LIFECYCLE_QUEUE`. `Emulator.scale_in` then starts the hooks and publishes the notifications."""
+    estate = build_estate(shape)
+    estate.pop("lifecycleActions")
+    members = [i["instanceId"] for i in estate["instances"]]
+    estate["scalingGroups"] = [
+        {"autoScalingGroupId": group_id(g), "name": f"bench-{g}",
+         "instances": [{"instanceId": iid, "lifeCycleState": "IN_SERVICE"} for iid in members[g::groups]],
+         "lifecycleHooks": [{"lifecycleHookId": hook_id(g), "lifecycleHookName": "unbind-before-terminate",
+                             "lifecycleTransition": "INSTANCE_TERMINATING", "defaultResult": "CONTINUE", "heartbeatTimeout": 300,
+                             "notificationTarget": {"targetType": "TDMQ_CMQ_QUEUE", "queueName": LIFECYCLE_QUEUE}}]}
+        for g in range(groups)
+    ]
+    estate["queues"] = [
+        {"name": LIFECYCLE_QUEUE, "visibilityTimeout": visibility_timeout, "msgRetentionSeconds": 3600,
+         "deadLetterQueueName": f"{LIFECYCLE_QUEUE}-dead", "policy": 0, "maxReceiveCount": 5},
+        f"{LIFECYCLE_QUEUE}-dead", DEAD_LETTER_QUEUE,
+    ]
+    return estate
+
+
+def group_id(g: int) -> str:
+    return GROUP if g == 0 else f"asg-bench{g:03d}"
+
+
+def hook_id(g: int) -> str:
+    return HOOK if g == 0 else f"ash-bench{g:03d}"
+
+
 # -- events ----------------------------------------------------------------------------------------
 def lifecycle_body(n: int) -> str:
     """The Auto Scaling lifecycle-hook notification for leaving instance n (tencent-facts §1.1)."""

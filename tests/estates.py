@@ -39,3 +39,19 @@ def cmq_event(*bodies: str, msg_ids: Optional[List[str]] = None) -> Dict[str, An
     return {"Records": [{"CMQ": {"type": "queue", "topicOwner": 1251783334, "topicName": "clb-unbind-lifecycle",
                                  "subscriptionName": "", "publishTime": "2026-11-22T10:15:12.000Z", "msgId": mid,
                                  "requestId": mid, "msgBody": body, "msgTag": ""}} for mid, body in zip(ids, bodies)]}
+
+
+def send_to_queue(emulator: Any, queue: str, body: str, delay_seconds: int = 0) -> str:
+    """Put a message in an emulator queue as any producer would: TDMQ `SendCmqMsg` through the SDK."""
+    from tencentcloud.common.credential import Credential
+    from tencentcloud.common.profile.client_profile import ClientProfile
+    from tencentcloud.common.profile.http_profile import HttpProfile
+    from tencentcloud.tdmq.v20200217 import models, tdmq_client
+
+    secret_id, secret_key, token = emulator.credentials
+    http = HttpProfile(endpoint=emulator.host_port)
+    http.scheme = "http"
+    client = tdmq_client.TdmqClient(Credential(secret_id, secret_key, token), "ap-guangzhou", ClientProfile(httpProfile=http))
+    request = models.SendCmqMsgRequest()
+    request.QueueName, request.MsgContent, request.DelaySeconds = queue, body, delay_seconds
+    return client.SendCmqMsg(request).MsgId

@@ -125,15 +125,9 @@ def _handle_pass(settings: Settings, session: CloudSession, queue: str, messages
     if not ended:
         report.kept += kept
         return
-    try:
-        result = cmq.delete(session, queue, ended)
-    except CloudError as exc:
-        # Harmless: redelivery finds nothing bound and the lifecycle result already set.
-        decision("delete_failed", level=logging.ERROR, queue=queue, messages=len(ended), error_code=exc.code,
-                 error_message=exc.failure.message)
-        report.kept += len(messages)
-        return
-    for handle, failure in result.failed.items():
+    result = cmq.delete(session, queue, ended)
+    for failure in result.failed.values():
+        # Harmless: redelivery finds nothing bound, and the lifecycle result already set counts as done.
         decision("delete_failed", level=logging.WARNING, queue=queue, error_code=failure.code, error_message=failure.message)
     report.deleted += len(result.deleted)
     report.kept += kept + len(ended) - len(result.deleted)
