@@ -149,11 +149,11 @@ def fleet_estate(shape: Shape, visibility_timeout: int = 30, groups: int = 1) ->
 
 
 def group_id(g: int) -> str:
-    return GROUP if g == 0 else f"asg-bench{g:03d}"
+    return GROUP if g == 0 else f"asg-group{g:03d}"
 
 
 def hook_id(g: int) -> str:
-    return HOOK if g == 0 else f"ash-bench{g:03d}"
+    return HOOK if g == 0 else f"ash-hook{g:04d}"
 
 
 # -- events ----------------------------------------------------------------------------------------
@@ -187,7 +187,8 @@ def call_bound(shape: Shape, notices: int, verify: bool = True) -> Dict[str, int
     BatchDeregisterTargets, and each of those a task that must be seen finished at least once
     (DescribeTaskStatus); the verification read is a second DescribeLBListeners (counted in the
     bound; the network place cannot change within the invocation, so it needs no second
-    DescribeInstances); each lifecycle notice needs its own CompleteLifecycleAction.
+    DescribeInstances); each lifecycle notice is a claim that Auto Scaling must confirm first
+    (DescribeAutoScalingInstances, ≤ 100 ids) and needs its own CompleteLifecycleAction.
     """
     targets_per_lb = notices * shape.bindings_per_instance_per_lb
     writes = shape.bound_on * math.ceil(targets_per_lb / MAX_BATCH_TARGETS)
@@ -196,6 +197,7 @@ def call_bound(shape: Shape, notices: int, verify: bool = True) -> Dict[str, int
         "clb:DescribeLBListeners": (2 if verify else 1) * math.ceil(notices / 100),
         "clb:BatchDeregisterTargets": writes,
         "clb:DescribeTaskStatus": writes,
+        "as:DescribeAutoScalingInstances": math.ceil(notices / 100),
         "as:CompleteLifecycleAction": notices,
     }
 
@@ -208,11 +210,12 @@ def tasks_per_lb(shape: Shape, invocations: int, notices_per_invocation: int) ->
 
 def wall_bound(shape: Shape, invocations: int, notices_per_invocation: int, task_seconds: float, latency: float) -> float:
     """Lower bound on wall time. One load balancer runs one task at a time, so it needs
-    (tasks on it) x task_seconds. A single invocation also needs, one after the other: DescribeInstances,
+    (tasks on it) x task_seconds. A single invocation also needs, one after the other: the Auto Scaling
+    check of the claim (DescribeAutoScalingInstances), DescribeInstances,
     then DescribeLBListeners (it needs the instance's IP), each task plus the round trip of the status
     read that sees it end (a write's own reply overlaps its task), the verification read (its two calls
-    side by side) and CompleteLifecycleAction: 4 round trips of `latency` + tasks x (task + latency)."""
+    side by side) and CompleteLifecycleAction: 5 round trips of `latency` + tasks x (task + latency)."""
     tasks = tasks_per_lb(shape, invocations, notices_per_invocation)
     if invocations > 1:
         return tasks * task_seconds
-    return 4 * latency + tasks * (task_seconds + latency)
+    return 5 * latency + tasks * (task_seconds + latency)

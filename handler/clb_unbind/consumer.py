@@ -69,7 +69,9 @@ def consume(settings: Settings, session: CloudSession, queue: str, started: floa
             break
         report.passes += 1
         report.received += len(messages)
-        _handle_pass(settings, session, queue, messages, report)
+        if not _handle_pass(settings, session, queue, messages, report):
+            report.stopped = "delete_failed"
+            break
         pass_seconds = max(pass_seconds, time.monotonic() - began)
     decision("consumed", queue=queue, passes=report.passes, received=report.received, deleted=report.deleted,
              kept=report.kept, stopped=report.stopped)
@@ -111,7 +113,8 @@ def records_of(messages: Sequence[cmq.QueueMessage], settings: Settings, queue: 
 
 
 def _handle_pass(settings: Settings, session: CloudSession, queue: str, messages: Sequence[cmq.QueueMessage],
-                 report: ConsumeReport) -> None:
+                 report: ConsumeReport) -> bool:
+    """Handle one pass and acknowledge it; False when deleting failed (the queue is unwell: stop the run)."""
     records = records_of(messages, settings, queue)
     done = process(records, settings, session)
     report.reports.extend(done.reports)
@@ -121,13 +124,14 @@ def _handle_pass(settings: Settings, session: CloudSession, queue: str, messages
     if settings.dry_run:
         decision("kept_dry_run", queue=queue, messages=len(messages))
         report.kept += len(messages)
-        return
+        return True
     if not ended:
         report.kept += kept
-        return
+        return True
     result = cmq.delete(session, queue, ended)
     for failure in result.failed.values():
         # Harmless: redelivery finds nothing bound, and the lifecycle result already set counts as done.
         decision("delete_failed", level=logging.WARNING, queue=queue, error_code=failure.code, error_message=failure.message)
     report.deleted += len(result.deleted)
     report.kept += kept + len(ended) - len(result.deleted)
+    return not result.failed

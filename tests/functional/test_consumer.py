@@ -9,7 +9,7 @@ import pytest
 
 from bench.estates import DEAD_LETTER_QUEUE, LIFECYCLE_QUEUE, Shape, fleet_estate, leaving_id, staying_id
 from tests.conftest import load_event
-from tests.estates import TOKEN_LEAVING_1, lifecycle_message, send_to_queue
+from tests.estates import send_to_queue
 
 TIMER = load_event("timer.json")
 GROUP = "asg-bench001"
@@ -156,8 +156,9 @@ def test_a_run_that_dies_before_deleting_is_finished_by_the_next(fleet: Any, inv
 def test_a_failing_delete_after_the_unbind_is_harmless(fleet: Any, invoke: Any) -> None:
     fleet.scale_in(GROUP, [leaving_id(0)])
     fleet.set_knobs(cmq_error_rate=1.0, cmq_error_code=6000, cmq_fault_actions=["BatchDeleteMessage"])
-    answer = timer(invoke, fleet)
-    assert answer["queue"]["deleted"] == 0 and fleet.bindings(leaving_id(0)) == []
+    answer = timer(invoke, fleet, timeout_ms=5000, CLB_UNBIND_SAFETY_MARGIN_SECONDS="1")
+    assert answer["queue"]["deleted"] == 0 and answer["queue"]["stopped"] == "delete_failed"
+    assert fleet.bindings(leaving_id(0)) == []
     fleet.set_knobs(cmq_error_rate=0.0)
     time.sleep(2.2)
     timer(invoke, fleet)
