@@ -15,7 +15,8 @@ from .cloud.session import CloudSession
 from .log import decision
 from .model import Binding, Cloud, CloudFailure, InstanceOutcome, Notice, Status
 from .plan import plan, split_allowed
-from .resolve import Resolution, resolve
+from .resolution import Resolution
+from .resolve import resolve
 
 
 @dataclass

@@ -7,7 +7,7 @@ from .cloud import clb, cvm
 from .cloud.cvm import NetworkPlace
 from .cloud.session import CloudSession
 from .model import Binding, Cloud
-from .resolve import Resolution, group_by_instance, known_places
+from .resolution import Resolution, group_by_instance, known_places
 
 
 def lookup_rounds(places: Sequence[NetworkPlace]) -> List[Dict[Tuple[str, str], NetworkPlace]]:

@@ -6,7 +6,7 @@ from typing import List, Optional, Sequence
 from .cloud import ecm
 from .cloud.session import CloudSession
 from .model import Binding, Cloud
-from .resolve import Resolution, group_by_instance, known_places
+from .resolution import Resolution, group_by_instance, known_places
 
 
 def resolve_ecm(session: CloudSession, instance_ids: Sequence[str], earlier: Optional[Resolution] = None) -> Resolution:
