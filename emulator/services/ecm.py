@@ -12,7 +12,9 @@ Behaviour sources:
 * ecm ``errorcodes.py``: ``InvalidParameter.LBIdNotFound``, ``InvalidParameter.ListenerIdNotFound``,
   ``InvalidParameterValue.Length``, ``InvalidParameterValue.Duplicate``,
   ``InvalidParameterValue.InvalidFilter``, ``InvalidParameterValue.LimitExceeded``,
-  ``InvalidParameterValue.TaskNotFound`` (无法找到任务), ``InvalidParameterValue.InvalidEcmRegion``.
+  ``InvalidParameterValue.TaskNotFound`` (无法找到任务), ``InvalidParameterValue.InvalidEcmRegion``,
+  ``InvalidParameterValue.InvalidInstanceID`` (实例ID不合法), given here for a malformed ``instance-id``
+  filter value (which code the live service gives for it is UNCONFIRMED).
   There is no ``FailedOperation.ResourceInOperating`` in ECM's list; the closest documented code for
   "another task is running on this resource" is ``FailedOperation.OperationConflict``
   (其他操作正在运行，无法进行当前操作), used for the lock. UNCONFIRMED against the live service.
@@ -23,7 +25,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import ApiError
-from ..estate import Instance, LoadBalancer, Target
+from ..estate import ID_RE, Instance, LoadBalancer, Target
 from .clb import find_target, parse_batch_targets
 from .common import ActionSpec, Ctx, ServiceSpec, check_count, filters, page, require
 
@@ -36,12 +38,16 @@ FILTER_LIMIT = "InvalidParameterValue.FilterLimitExceeded"
 RANGE = "InvalidParameterValue.Range"
 TASK_NOT_FOUND = "InvalidParameterValue.TaskNotFound"
 INVALID_ECM_REGION = "InvalidParameterValue.InvalidEcmRegion"
+INVALID_INSTANCE_ID = "InvalidParameterValue.InvalidInstanceID"  # ecm errorcodes.py: 实例ID不合法
 
 INSTANCE_FILTERS = {"instance-id", "ip-address", "vpc-id", "instance-state", "instance-name", "subnet-id"}
 
 
 def describe_instances(ctx: Ctx, params: dict) -> dict:
     wanted = filters(params, INSTANCE_FILTERS, invalid_code=INVALID_FILTER, values_limit=5, values_code=FILTER_LIMIT)
+    for iid in wanted.get("instance-id", []):
+        if not ID_RE["ein"].fullmatch(iid):
+            raise ApiError(INVALID_INSTANCE_ID, f"The instance ID `{iid}` is malformed.")
     found = [i for i in ctx.estate.instances.values() if i.kind == "ecm"]
     checks = {
         "instance-id": lambda i, v: i.instance_id in v,

@@ -154,10 +154,30 @@ def safe_dumps(value: Any) -> str:
         return json.dumps(f"<{type(value).__name__} that cannot be serialised>")
 
 
-def loads(text: str, path: str) -> Tuple[Any, Optional[str]]:
-    """Decode JSON; on failure return the refusal reason instead of raising."""
+class DuplicateKey(ValueError):
+    pass
+
+
+def _unique_pairs(pairs: List[Tuple[str, Any]]) -> dict:
+    """`object_pairs_hook` that refuses a key given twice: `json` would silently keep the last one."""
+    out: dict = {}
+    for key, value in pairs:
+        if key in out:
+            raise DuplicateKey(key)
+        out[key] = value
+    return out
+
+
+def loads(text: str, path: str, *, unique_keys: bool = False) -> Tuple[Any, Optional[str]]:
+    """Decode JSON; on failure return the refusal reason instead of raising.
+
+    With `unique_keys`, an object naming a key twice is refused: readers disagree on which value wins
+    (Python keeps the last), so a signed body must have one meaning (`{"dryRun": true, "dryRun": false}`).
+    """
     try:
-        return json.loads(text), None
+        return json.loads(text, object_pairs_hook=_unique_pairs if unique_keys else None), None
+    except DuplicateKey as exc:
+        return None, f"{path}: key {short_repr(str(exc), 40)} is given more than once"
     except RecursionError:
         return None, f"{path}: JSON nested too deeply"
     except ValueError as exc:  # JSONDecodeError is a ValueError

@@ -1,0 +1,76 @@
+"""Issue 12: every documented limit kept, no serving instance harmed, nothing lost at the door.
+
+Each test goes through `main_handler` against the emulator, over the unmodified SDK.
+"""
+from __future__ import annotations
+
+import json
+import time
+from typing import Any, Dict
+
+import pytest
+
+from tests.conftest import load_event
+from tests.estates import TOKEN_LEAVING_1, cmq_event, lifecycle_message
+from tests.signing import signed
+
+DEAD = "clb-unbind-dead-letter"
+RETRY = "clb-unbind-retry"
+
+
+def statuses(answer: Dict[str, Any]) -> Dict[str, str]:
+    return {i["instanceId"]: i["status"] for r in answer["records"] for i in r["instances"]}
+
+
+def apigw(body: str, **kw: Any) -> Dict[str, Any]:
+    return signed(load_event("apigw-drain.json"), body=body, **kw)
+
+
+# -- finding 5: ids are matched whole --------------------------------------------------------------
+@pytest.mark.parametrize("bad", ["ins-web00001\n", "ein-edge0001\n"])
+def test_id_with_a_trailing_newline_is_refused_at_the_door(bad: str, emulator: Any, invoke: Any) -> None:
+    answer = invoke(cmq_event(json.dumps({"instanceIds": [bad]}), lifecycle_message(bad, TOKEN_LEAVING_1)),
+                    CLB_UNBIND_DEAD_LETTER_QUEUE=DEAD)
+    assert [r["status"] for r in answer["records"]] == ["refused", "refused"]
+    assert [c.action for c in emulator.calls] == ["SendCmqMsg", "SendCmqMsg"]  # the two dead letters, no read
+
+
+def test_api_gateway_id_with_a_trailing_newline_is_400(emulator: Any, invoke: Any) -> None:
+    answer = invoke(apigw(json.dumps({"instanceIds": ["ins-web00002\n"]})))
+    assert answer["statusCode"] == 400 and emulator.calls == []
+
+
+# -- finding 9: settings and the API Gateway door ------------------------------------------------
+def test_allow_list_set_to_a_lone_comma_is_a_settings_error(emulator: Any, invoke: Any) -> None:
+    from clb_unbind.config import SettingsError
+
+    with pytest.raises(SettingsError, match="CLB_UNBIND_ALLOWED_LOAD_BALANCERS"):
+        invoke({"instanceIds": ["ins-web00001"]}, CLB_UNBIND_ALLOWED_LOAD_BALANCERS=",")
+    assert emulator.calls == [] and emulator.bindings("ins-web00001")
+
+
+def test_short_api_secret_answers_500_before_any_call(emulator: Any, invoke: Any) -> None:
+    answer = invoke(apigw(json.dumps({"instanceIds": ["ins-web00002"]}), secret="short"), CLB_UNBIND_API_SECRET="short")
+    assert answer["statusCode"] == 500 and "misconfigured" in json.loads(answer["body"])["error"]
+    assert emulator.calls == []
+
+
+def test_duplicate_keys_in_an_api_gateway_body_are_400(emulator: Any, invoke: Any) -> None:
+    answer = invoke(apigw('{"instanceIds": ["ins-web00002"], "dryRun": true, "dryRun": false}'))
+    assert answer["statusCode"] == 400
+    assert "dryRun" in json.loads(answer["body"])["error"]
+    assert emulator.calls == [] and emulator.bindings("ins-web00002")
+
+
+def test_api_clock_skew_is_read_and_bounded(emulator: Any, invoke: Any) -> None:
+    from clb_unbind.config import SettingsError
+
+    body = json.dumps({"instanceIds": ["ins-web00002"], "dryRun": True})
+    minute_old = apigw(body, timestamp=int(time.time()) - 60)
+    assert invoke(minute_old)["statusCode"] == 200  # the default window is 300 s
+    assert invoke(minute_old, CLB_UNBIND_API_CLOCK_SKEW="30")["statusCode"] == 401
+    answer = invoke(apigw(body, timestamp=int(time.time()) - 600), CLB_UNBIND_API_CLOCK_SKEW="900")
+    assert answer["statusCode"] == 200
+    for bad in ("0", "901", "soon"):
+        with pytest.raises(SettingsError, match="CLB_UNBIND_API_CLOCK_SKEW"):
+            invoke({"instanceIds": ["ins-web00001"]}, CLB_UNBIND_API_CLOCK_SKEW=bad)
