@@ -31,6 +31,10 @@ class Knobs:
     * ``fault_actions`` – action names (``"BatchDeregisterTargets"``) or ``"service:Action"``
       (``"ecm:BatchDeregisterTargets"``) the random faults apply to; empty = every action.
     * ``max_clock_skew_seconds`` – ``X-TC-Timestamp`` tolerance (SDK ``credential.py``: 300 s).
+    * ``task_status_null`` – ECM ``DescribeLoadBalanceTaskStatus`` answers ``Status: null`` while a task
+      runs (the SDK model: "此字段可能返回 null，表示取不到有效值").
+    * ``send_result_false`` – TDMQ ``SendCmqMsg`` answers ``Result: false`` and keeps nothing
+      (``SendCmqMsgResponse.Result``: "true表示发送成功").
     """
 
     task_seconds: float = 0.05
@@ -45,6 +49,8 @@ class Knobs:
     seed: int | None = 0
     fault_actions: frozenset[str] = field(default_factory=frozenset)
     max_clock_skew_seconds: int = 300
+    task_status_null: bool = False
+    send_result_false: bool = False
 
     def __post_init__(self) -> None:
         self.fault_actions = frozenset(self.fault_actions or ())

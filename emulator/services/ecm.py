@@ -174,7 +174,8 @@ def describe_load_balance_task_status(ctx: Ctx, params: dict) -> dict:
     task = ctx.emu._tasks.get(task_id)
     if task is None or task.service != "ecm":
         raise ApiError(TASK_NOT_FOUND, f"Task {task_id} not found.")
-    return {"Status": task.status()}
+    status = task.status()
+    return {"Status": None if status == 2 and ctx.knobs.task_status_null else status}
 
 
 SERVICE = ServiceSpec(

@@ -30,6 +30,8 @@ def send_cmq_msg(ctx: Ctx, params: dict) -> dict:
     if size > queue.max_msg_size:
         raise ApiError(INVALID_PARAMETER_VALUE, f"Message size {size} exceeds the queue limit {queue.max_msg_size}.")
     msg_id = str(ctx.emu._next_msg_id())
+    if ctx.knobs.send_result_false:
+        return {"Result": False, "MsgId": msg_id}
     queue.messages.append({"msgId": msg_id, "body": content, "delaySeconds": delay, "at": ctx.emu._wall()})
     return {"Result": True, "MsgId": msg_id}
 

@@ -74,3 +74,24 @@ def test_api_clock_skew_is_read_and_bounded(emulator: Any, invoke: Any) -> None:
     for bad in ("0", "901", "soon"):
         with pytest.raises(SettingsError, match="CLB_UNBIND_API_CLOCK_SKEW"):
             invoke({"instanceIds": ["ins-web00001"]}, CLB_UNBIND_API_CLOCK_SKEW=bad)
+
+
+# -- finding 10: what the SDK says may come back ---------------------------------------------------
+def test_null_ecm_task_status_means_still_running(make_emulator: Any, invoke: Any, monkeypatch: Any) -> None:
+    emulator = make_emulator(task_status_null=True, task_seconds=0.15)
+    monkeypatch.setenv("CLB_UNBIND_ENDPOINT", emulator.endpoint)
+    answer = invoke({"instanceIds": ["ein-edge0001"]})
+    assert statuses(answer) == {"ein-edge0001": "unbound"}
+    assert emulator.bindings("ein-edge0001") == []
+    polls = [c.response.get("Status", "absent") for c in emulator.calls if c.action == "DescribeLoadBalanceTaskStatus"]
+    assert None in polls and polls[-1] == 0
+
+
+def test_send_answered_result_false_is_a_failed_send(make_emulator: Any, invoke: Any, monkeypatch: Any) -> None:
+    from clb_unbind.finish import UnfinishedWork
+
+    emulator = make_emulator(send_result_false=True)
+    monkeypatch.setenv("CLB_UNBIND_ENDPOINT", emulator.endpoint)
+    with pytest.raises(UnfinishedWork, match="MessageNotSent"):
+        invoke({"instanceIds": ["ins-gone0000"]}, CLB_UNBIND_DEAD_LETTER_QUEUE=DEAD)
+    assert emulator.count("SendCmqMsg") >= 1 and emulator.messages(DEAD) == []

@@ -223,7 +223,7 @@ class CloudSession:
 
         The first poll comes after about as long as this process has seen tasks take (before any,
         `task_poll_seconds`); the next a quarter of that later, then each 1.5 times further apart, never
-        more than `task_poll_seconds`. A task still running at the
+        more than `task_poll_seconds`. A null status counts as running. A task still running at the
         deadline is reported as status 2 and the caller treats the work as not done.
         """
         clock = clock_for(service, self.settings.task_poll_seconds)
@@ -237,7 +237,9 @@ class CloudSession:
             asked = time.monotonic()
             reply = self.call(service, action, {"TaskId": task_id}, region=region)
             polls += 1
-            status = int(reply.get("Status", 2))
+            # ECM's Status "可能返回 null" (SDK models): no valid value yet, so the task is still running.
+            raw = reply.get("Status")
+            status = 2 if raw is None else int(raw)
             if status != 2:
                 # It ended before we asked: at the first poll that is all we know, later ones bracket it.
                 clock.record(asked - started if polls == 1 else (previous_poll + asked) / 2 - started)
