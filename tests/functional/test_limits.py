@@ -11,7 +11,7 @@ from typing import Any, Dict
 import pytest
 
 from tests.conftest import load_event
-from tests.estates import TOKEN_LEAVING_1, cmq_event, lifecycle_message
+from tests.estates import TOKEN_LEAVING_1, base_estate, cmq_event, lifecycle_message
 from tests.signing import signed
 
 DEAD = "clb-unbind-dead-letter"
@@ -95,3 +95,48 @@ def test_send_answered_result_false_is_a_failed_send(make_emulator: Any, invoke:
     with pytest.raises(UnfinishedWork, match="MessageNotSent"):
         invoke({"instanceIds": ["ins-gone0000"]}, CLB_UNBIND_DEAD_LETTER_QUEUE=DEAD)
     assert emulator.count("SendCmqMsg") >= 1 and emulator.messages(DEAD) == []
+
+
+# -- finding 2: ECM DescribeInstances takes 5 ids a call ---------------------------------------------
+def with_edge_instances(count: int) -> Dict[str, Any]:
+    """The base estate plus `count` more leaving ECM instances on lb-edge0001's TCP listener."""
+    estate = base_estate()
+    listener = estate["ecmLoadBalancers"][0]["listeners"][0]
+    for n in range(count):
+        iid, ip = f"ein-many{n:04d}", f"10.8.0.{100 + n}"
+        estate["ecmInstances"].append({"instanceId": iid, "vpcId": "vpc-edge0001", "privateIps": [ip], "ecmRegion": "ap-xian-ecm"})
+        listener["targets"].append({"instanceId": iid, "privateIp": ip, "port": 80, "weight": 10})
+    return estate
+
+
+def test_six_edge_instances_and_a_lifecycle_message_all_end_unbound(make_emulator: Any, invoke: Any, monkeypatch: Any) -> None:
+    emulator = make_emulator(with_edge_instances(5))
+    monkeypatch.setenv("CLB_UNBIND_ENDPOINT", emulator.endpoint)
+    edge = ["ein-edge0001"] + [f"ein-many{n:04d}" for n in range(5)]
+    answer = invoke(cmq_event(json.dumps({"instanceIds": edge}), lifecycle_message("ins-web00001", TOKEN_LEAVING_1)),
+                    CLB_UNBIND_DEAD_LETTER_QUEUE=DEAD, CLB_UNBIND_RETRY_QUEUE=RETRY)
+    assert statuses(answer) == {**{i: "unbound" for i in edge}, "ins-web00001": "unbound"}
+    assert all(emulator.bindings(i) == [] for i in edge) and emulator.bindings("ein-edge0002")
+    sizes = [len(c.params["Filters"][0]["Values"]) for c in emulator.calls if c.service == "ecm" and c.action == "DescribeInstances"]
+    assert sizes == [5, 1] and not any(c.error_code for c in emulator.calls)
+
+
+# -- finding 3: BatchModifyTargetWeight within its ModifyList limits ---------------------------------
+def test_drain_of_520_targets_keeps_every_modify_list_limit(make_emulator: Any, invoke: Any, monkeypatch: Any) -> None:
+    estate = base_estate()
+    targets = [{"type": "cvm", "instanceId": "ins-web00001", "privateIp": "10.0.0.11", "port": 10000 + n, "weight": 10} for n in range(520)]
+    targets.append({"type": "cvm", "instanceId": "ins-web00003", "privateIp": "10.0.0.13", "port": 10000, "weight": 10})
+    estate["loadBalancers"][0]["listeners"].append({"listenerId": "lbl-many0001", "protocol": "TCP", "port": 7000, "targets": targets})
+    emulator = make_emulator(estate)
+    monkeypatch.setenv("CLB_UNBIND_ENDPOINT", emulator.endpoint)
+    answer = invoke({"instanceIds": ["ins-web00001"]}, CLB_UNBIND_DRAIN_SECONDS="0.05")
+    assert statuses(answer) == {"ins-web00001": "unbound"}
+    weights = [c for c in emulator.calls if c.action == "BatchModifyTargetWeight"]
+    assert weights and all(c.error_code is None for c in weights)
+    for call in weights:
+        items = call.params["ModifyList"]
+        assert len(items) <= 100 and all(len(i["Targets"]) <= 50 for i in items) and sum(len(i["Targets"]) for i in items) <= 500
+    zeroed = {(i["ListenerId"], t["Port"]) for c in weights for i in c.params["ModifyList"] for t in i["Targets"]}
+    assert {("lbl-many0001", 10000 + n) for n in range(520)} <= zeroed
+    staying = [b for b in emulator.bindings("ins-web00003") if b["listenerId"] == "lbl-many0001"]
+    assert [b["weight"] for b in staying] == [10]

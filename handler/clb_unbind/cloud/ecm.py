@@ -11,11 +11,13 @@ from .cvm import NetworkPlace
 from .session import CloudSession, chunks
 
 MAX_PAGE = 100  # DescribeLoadBalancers/DescribeInstances Limit maximum (SDK models.py)
+MAX_FILTER_VALUES = 5  # DescribeInstancesRequest.Filters: "单次请求的Filter.Values的上限为5" (SDK ecm models.py)
 
 
 def describe_instances(session: CloudSession, instance_ids: Iterable[str]) -> Dict[str, NetworkPlace]:
+    """ECM DescribeInstances has no InstanceIds parameter: ids go in an `instance-id` filter, 5 a call."""
     found: Dict[str, NetworkPlace] = {}
-    for part in chunks(sorted(set(instance_ids)), MAX_PAGE):
+    for part in chunks(sorted(set(instance_ids)), MAX_FILTER_VALUES):
         reply = session.call(
             "ecm", "DescribeInstances", {"Filters": [{"Name": "instance-id", "Values": part}], "Limit": len(part)}
         )
