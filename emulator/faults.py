@@ -35,6 +35,10 @@ class Knobs:
       runs (the SDK model: "此字段可能返回 null，表示取不到有效值").
     * ``send_result_false`` – TDMQ ``SendCmqMsg`` answers ``Result: false`` and keeps nothing
       (``SendCmqMsgResponse.Result``: "true表示发送成功").
+    * ``clb_batch_deregister_async`` – CLB ``BatchDeregisterTargets`` runs as a task (applied after
+      ``task_seconds``, polled with DescribeTaskStatus) instead of synchronously, the default (see clb.py).
+    * ``not_bound_rejects_call`` – a CLB/ECM ``BatchDeregisterTargets`` naming a target that is not bound
+      is refused whole with ``InvalidParameter`` and changes nothing (tencent-facts §9.4).
     """
 
     task_seconds: float = 0.05
@@ -51,6 +55,8 @@ class Knobs:
     max_clock_skew_seconds: int = 300
     task_status_null: bool = False
     send_result_false: bool = False
+    clb_batch_deregister_async: bool = False
+    not_bound_rejects_call: bool = False
 
     def __post_init__(self) -> None:
         self.fault_actions = frozenset(self.fault_actions or ())

@@ -26,7 +26,7 @@ from typing import Any
 
 from ..errors import ApiError
 from ..estate import ID_RE, Instance, LoadBalancer, Target
-from .clb import find_target, parse_batch_targets
+from .clb import find_target, not_bound, parse_batch_targets
 from .common import ActionSpec, Ctx, ServiceSpec, check_count, filters, page, require
 
 OPERATION_CONFLICT = "FailedOperation.OperationConflict"
@@ -157,6 +157,8 @@ def batch_deregister_targets(ctx: Ctx, params: dict) -> dict:
             continue
         listener = lb.listener(lid)
         target = find_target(listener.targets, e["ip"], e["port"], e["instance"]) if listener else None
+        if listener is not None and target is None and ctx.knobs.not_bound_rejects_call:
+            raise not_bound(e["label"], e["port"], lid)
         if listener is None or (target is None and ctx.knobs.not_bound_as_failure):
             failed.append(lid)
             ops_by_listener.pop(lid, None)

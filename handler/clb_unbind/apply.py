@@ -30,7 +30,7 @@ def unbind(session: CloudSession, batch: Batch) -> BatchResult:
     action = f"{batch.cloud.value}:BatchDeregisterTargets"
     try:
         failed_listeners, message, task_id = api.batch_deregister(session, batch.region, batch.load_balancer_id, targets)
-        status, task_message = api.wait_for_task(session, task_id, batch.region)
+        status, task_message = (0, "") if api.DEREGISTER_IS_SYNCHRONOUS else api.wait_for_task(session, task_id, batch.region)
     except CloudError as exc:
         return BatchResult(batch, failed=batch.bindings, failure=exc.failure)
     failed = tuple(b for b in batch.bindings if b.listener_id in set(failed_listeners))

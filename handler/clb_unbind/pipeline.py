@@ -13,7 +13,7 @@ from .apply import failed_bindings, run_per_load_balancer, unbind, zero_weights
 from .cloud.errors import CloudError, is_permanent
 from .cloud.session import CloudSession
 from .log import decision
-from .model import Binding, Cloud, CloudFailure, InstanceOutcome, Notice, Status
+from .model import BatchResult, Binding, Cloud, CloudFailure, InstanceOutcome, Notice, Status
 from .plan import plan, split_allowed
 from .resolution import Resolution
 from .resolve import resolve
@@ -79,7 +79,7 @@ def run(session: CloudSession, notices: Sequence[Notice]) -> List[InstanceOutcom
 
     if batches:
         _drain(session, [b for b in batches if b.cloud is Cloud.CLB])
-        results = run_per_load_balancer(session, batches, unbind)
+        results = _redo_refused(session, run_per_load_balancer(session, batches, unbind), work)
         for binding, failure in failed_bindings(results).items():
             work.failures.setdefault(binding.instance_id, []).append(failure)
         for result in results:
@@ -103,6 +103,32 @@ def run(session: CloudSession, notices: Sequence[Notice]) -> List[InstanceOutcom
             error_codes=sorted({f.code for f in o.failures}) or None,
         )
     return outcomes
+
+
+def _refused_whole(result: BatchResult) -> bool:
+    """A deregister refused as a whole for a parameter: the terraform provider reads `InvalidParameter`
+    on a deregister as "already gone" (tencent-facts §9.4), so some target may no longer be bound."""
+    code = result.failure.code if result.failure else ""
+    return bool(result.failed) and (code == "InvalidParameter" or code.startswith("InvalidParameter."))
+
+
+def _redo_refused(session: CloudSession, results: List[BatchResult], work: Work) -> List[BatchResult]:
+    """Read the refused batches' bindings again and unbind, once, what is still bound."""
+    refused = [r for r in results if _refused_whole(r)]
+    if not refused:
+        return results
+    ids = sorted({b.instance_id for r in refused for b in r.batch.bindings})
+    try:
+        again = resolve(session, ids, earlier=work.resolution)
+    except CloudError:
+        return results
+    still = {b.key for i in ids for b in again.bindings.get(i, ())}
+    keep = [b for r in refused for b in r.batch.bindings if b.key in still]
+    decision("redoing_refused", load_balancers=sorted({r.batch.load_balancer_id for r in refused}),
+             error_code=refused[0].failure.code if refused[0].failure else None, still_bound=len(keep),
+             already_gone=sum(len(r.batch.bindings) for r in refused) - len(keep))
+    redone = run_per_load_balancer(session, plan(keep), unbind) if keep else []
+    return [r for r in results if not _refused_whole(r)] + [BatchResult(r.batch) for r in refused] + redone
 
 
 def _drain(session: CloudSession, batches: Sequence) -> None:

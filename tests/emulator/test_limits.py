@@ -1,6 +1,8 @@
 """Limits and malformed input the emulator refuses as the real API does (issue 12)."""
 from __future__ import annotations
 
+import time
+
 from .conftest import Cloud
 
 
@@ -18,3 +20,28 @@ def test_ecm_describe_instances_takes_five_values_per_filter(cloud: Cloud) -> No
     assert cloud.call("ecm", "DescribeInstances", {"Filters": [{"Name": "instance-id", "Values": five}]}).TotalCount == 0
     err = cloud.error("ecm", "DescribeInstances", {"Filters": [{"Name": "instance-id", "Values": five + ["ein-00000005"]}]})
     assert err.code == "InvalidParameterValue.FilterLimitExceeded"
+
+
+LEAVING_8080 = {"ListenerId": "lbl-aaaa1111", "Port": 8080, "InstanceId": "ins-leave001"}
+LEAVING_8081 = {"ListenerId": "lbl-aaaa1111", "Port": 8081, "InstanceId": "ins-leave001"}
+
+
+def test_clb_batch_deregister_is_synchronous_and_leaves_a_large_batch_busy(cloud: Cloud) -> None:
+    cloud.emu.set_knobs(task_seconds=100.0)
+    resp = cloud.call("clb", "BatchDeregisterTargets", {"LoadBalancerId": "lb-aaaa1111", "Targets": [LEAVING_8080]})
+    keys = {(b["listenerId"], b["port"]) for b in cloud.emu.bindings("ins-leave001")}
+    assert ("lbl-aaaa1111", 8080) not in keys and ("lbl-aaaa1111", 8081) in keys  # applied before the reply
+    assert cloud.call("clb", "DescribeTaskStatus", {"TaskId": resp.RequestId}).Status == 0
+    # One target of 500 keeps the load balancer busy 100 s x 1/500 = 0.2 s.
+    time.sleep(0.3)
+    cloud.call("clb", "BatchDeregisterTargets", {"LoadBalancerId": "lb-aaaa1111", "Targets": [LEAVING_8081]})
+    err = cloud.error("clb", "BatchDeregisterTargets", {"LoadBalancerId": "lb-aaaa1111", "Targets": [LEAVING_8080]})
+    assert err.code == "FailedOperation.ResourceInOperating"
+
+
+def test_target_not_bound_rejects_the_whole_call_in_that_mode(cloud: Cloud) -> None:
+    cloud.emu.set_knobs(not_bound_rejects_call=True)
+    gone = {"ListenerId": "lbl-aaaa1111", "Port": 9999, "InstanceId": "ins-leave001"}
+    err = cloud.error("clb", "BatchDeregisterTargets", {"LoadBalancerId": "lb-aaaa1111", "Targets": [LEAVING_8080, gone]})
+    assert err.code == "InvalidParameter"
+    assert ("lbl-aaaa1111", 8080) in {(b["listenerId"], b["port"]) for b in cloud.emu.bindings("ins-leave001")}

@@ -140,3 +140,32 @@ def test_drain_of_520_targets_keeps_every_modify_list_limit(make_emulator: Any, 
     assert {("lbl-many0001", 10000 + n) for n in range(520)} <= zeroed
     staying = [b for b in emulator.bindings("ins-web00003") if b["listenerId"] == "lbl-many0001"]
     assert [b["weight"] for b in staying] == [10]
+
+
+# -- point 7: a deregister refused whole because a target is already gone ------------------------------
+def test_call_refused_whole_for_a_target_already_gone_is_redone_with_what_is_bound(
+    make_emulator: Any, invoke: Any, monkeypatch: Any
+) -> None:
+    """Between the function's read and its write another party removes one of the targets; in this mode
+    the API then refuses the whole BatchDeregisterTargets with InvalidParameter (tencent-facts §9.4)."""
+    from clb_unbind.cloud import clb
+
+    emulator = make_emulator(not_bound_rejects_call=True)
+    monkeypatch.setenv("CLB_UNBIND_ENDPOINT", emulator.endpoint)
+    original = clb.batch_deregister
+    removed: list = []
+
+    def someone_else_first(session: Any, region: str, lb_id: str, targets: list) -> Any:
+        if lb_id == "lb-web00001" and not removed:
+            params = {"LoadBalancerId": lb_id, "ListenerId": "lbl-tcp00080", "Targets": [{"InstanceId": "ins-web00001", "Port": 8080}]}
+            removed.append(session.call("clb", "DeregisterTargets", params)["RequestId"])
+            session.wait_for_task("clb", "DescribeTaskStatus", removed[0])
+        return original(session, region, lb_id, targets)
+
+    monkeypatch.setattr(clb, "batch_deregister", someone_else_first)
+    answer = invoke({"instanceIds": ["ins-web00001"]})
+    assert statuses(answer) == {"ins-web00001": "unbound"}, answer
+    assert emulator.bindings("ins-web00001") == []
+    refused = [c for c in emulator.calls if c.action == "BatchDeregisterTargets" and c.error_code]
+    assert [c.error_code for c in refused] == ["InvalidParameter"]
+    assert emulator.bindings("ins-web00003")

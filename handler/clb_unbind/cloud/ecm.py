@@ -52,6 +52,10 @@ def describe_targets(session: CloudSession, load_balancer_id: str) -> List[Dict[
     return list(reply.get("Listeners") or [])
 
 
+DEREGISTER_IS_SYNCHRONOUS = False
+"""Whether ECM BatchDeregisterTargets is a task is UNCONFIRMED (tencent-facts §6): its task is polled."""
+
+
 def batch_deregister(
     session: CloudSession, region: str, load_balancer_id: str, targets: List[Dict[str, Any]]
 ) -> Tuple[List[str], str, str]:
