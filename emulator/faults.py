@@ -20,7 +20,9 @@ class Knobs:
     * ``error_rate`` – fraction of requests answered ``InternalError`` before anything is applied.
     * ``drop_reply_rate`` – fraction of write requests that are applied and whose reply is then lost
       (``drop_reply_mode`` ``"close"``: connection closed, the SDK raises ``ClientNetworkError``;
-      ``"http502"``: HTTP 502, the SDK raises ``ServerNetworkError``).
+      ``"http502"``: HTTP 502, the SDK raises ``ServerNetworkError`` with the page as its message;
+      ``"http502_echo"``: the same with a page that echoes the request headers, ``X-TC-Token``
+      included, as some proxies' error pages do).
     * ``busy_rate`` – fraction of load-balancer writes answered "resource in operation".
     * ``task_fail_rate`` – fraction of tasks that end with status 1 (failed) and change nothing.
     * ``not_bound_as_failure`` – a target that is not bound puts its listener in ``FailListenerIdSet``
@@ -72,8 +74,8 @@ class Knobs:
                 raise ValueError(f"knob {name} must be >= 0")
         if int(self.rate_limit_per_second) < 0:
             raise ValueError("knob rate_limit_per_second must be >= 0")
-        if self.drop_reply_mode not in ("close", "http502"):
-            raise ValueError("knob drop_reply_mode must be 'close' or 'http502'")
+        if self.drop_reply_mode not in ("close", "http502", "http502_echo"):
+            raise ValueError("knob drop_reply_mode must be 'close', 'http502' or 'http502_echo'")
 
     def applies_to(self, service: str, action: str) -> bool:
         """Whether random faults are enabled for this call."""

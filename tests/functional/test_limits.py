@@ -169,3 +169,59 @@ def test_call_refused_whole_for_a_target_already_gone_is_redone_with_what_is_bou
     refused = [c for c in emulator.calls if c.action == "BatchDeregisterTargets" and c.error_code]
     assert [c.error_code for c in refused] == ["InvalidParameter"]
     assert emulator.bindings("ins-web00003")
+
+
+# -- finding 8: no secret leaves the process ---------------------------------------------------------
+def test_no_secret_leaves_the_process(make_emulator: Any, invoke: Any, monkeypatch: Any, capsys: Any) -> None:
+    """A cloud error page that echoes the request headers (the session token among them), credentials
+    pasted into inputs, and a crash whose message holds the token: none of the four secrets may reach
+    an answer, a queued message, an exception's text or a log line."""
+    from clb_unbind import pipeline
+    from clb_unbind.finish import UnfinishedWork
+
+    from tests.signing import API_SECRET
+
+    emulator = make_emulator(drop_reply_rate=1.0, drop_reply_mode="http502_echo",
+                             fault_actions=frozenset({"clb:BatchDeregisterTargets"}))
+    temp = base_estate()["credentials"][1]
+    secrets = (temp["secretId"], temp["secretKey"], temp["token"], API_SECRET)
+    for name, value in zip(("TENCENTCLOUD_SECRETID", "TENCENTCLOUD_SECRETKEY", "TENCENTCLOUD_SESSIONTOKEN"), secrets):
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("CLB_UNBIND_ENDPOINT", emulator.endpoint)
+    leaks: list = []
+
+    # 1. Every reply to the unbind is a 502 page echoing X-TC-Token; lb-web00002 stays busy, so the work
+    #    is retried, and the error travels in the answer and in the retry envelope.
+    emulator.lock_load_balancer("lb-web00002", 60)
+    answer = invoke(apigw(json.dumps({"instanceIds": ["ins-web00001"]})), timeout_ms=4000,
+                    CLB_UNBIND_SAFETY_MARGIN_SECONDS="0.5", CLB_UNBIND_RETRY_QUEUE=RETRY)
+    assert "ServerNetworkError" in answer["body"] and "502 Bad Gateway" in answer["body"]
+    leaks.append(answer["body"])
+    emulator.release_load_balancer("lb-web00002")
+
+    # 2. Credentials pasted into inputs, which refusals quote.
+    pasted = cmq_event(*(json.dumps({"instanceIds": [s]}) for s in secrets))
+    with pytest.raises(UnfinishedWork) as raised:
+        invoke(pasted)  # no dead-letter queue yet: the refusals make the invocation raise
+    assert "refused_input" in str(raised.value)
+    leaks.append(str(raised.value))
+    invoke(pasted, CLB_UNBIND_DEAD_LETTER_QUEUE=DEAD)
+    for secret in secrets:
+        refusal = invoke(apigw(json.dumps({"instanceIds": [secret]})))
+        assert refusal["statusCode"] == 400
+        leaks.append(refusal["body"])
+
+    # 3. A crash whose message holds the token: the "crashed" line carries the traceback.
+    def crash(session: Any, notices: Any) -> Any:
+        raise RuntimeError(f"boom with {temp['token']}")
+
+    monkeypatch.setattr(pipeline, "run", crash)
+    assert invoke(apigw(json.dumps({"instanceIds": ["ins-web00002"]})))["statusCode"] == 500
+
+    queued = [m["body"] for q in (RETRY, DEAD) for m in emulator.messages(q)]
+    assert len(emulator.messages(RETRY)) == 1 and len(emulator.messages(DEAD)) == 4
+    out = capsys.readouterr().out
+    assert '"decision": "crashed"' in out and "boom with ***" in out
+    for secret in secrets:
+        assert all(secret not in text for text in leaks + queued), secret
+        assert secret not in out, secret

@@ -18,6 +18,7 @@ from urllib.parse import urlparse
 from ..config import Settings
 from ..log import decision
 from ..model import CloudFailure
+from ..scrub import scrub
 from .deadline import Deadline
 from .errors import BUSY_CODES, CloudError, is_retryable
 from .ratelimit import RateLimiter
@@ -167,7 +168,8 @@ class CloudSession:
             except TencentCloudSDKException as exc:
                 failure = CloudFailure(
                     code=str(exc.get_code() or "ClientError"),
-                    message=str(exc.get_message() or "")[:500],
+                    # Scrubbed before it is kept: an error page may echo the request's headers (X-TC-Token).
+                    message=scrub(_text(exc.get_message()), self.settings.secrets)[:500],
                     action=f"{service}:{action}",
                     request_id=exc.get_request_id() or None,
                 )
@@ -248,6 +250,13 @@ class CloudSession:
                 return 2, "task still running when the invocation's time ran out"
             wait = min(max(expected / 4, 0.02) if polls == 1 else wait * 1.5, self.settings.task_poll_seconds)
             previous_poll = asked
+
+def _text(message: Any) -> str:
+    """The SDK puts a non-200 answer's raw body (bytes) in the message of ServerNetworkError."""
+    if isinstance(message, bytes):
+        return message.decode("utf-8", "replace")
+    return str(message or "")
+
 
 def _out_of_time(service: str, action: str) -> CloudFailure:
     return CloudFailure("ClientDeadlineExceeded", "not enough of the invocation's time left for this call", f"{service}:{action}")

@@ -26,6 +26,7 @@ from typing import Any, Dict, Optional, Tuple
 
 from ..config import Settings
 from ..model import Record
+from ..scrub import scrub
 from . import apigw, ckafka, cmq, dead_letter, direct, eventbridge
 from .apigw import HttpAnswer
 from .common import json_type, make_unique, safe_dumps
@@ -51,7 +52,7 @@ def http_answer(status: int, body: Dict[str, Any]) -> Dict[str, Any]:
         "isBase64Encoded": False,
         "statusCode": status,
         "headers": {"Content-Type": "application/json"},
-        "body": json.dumps(body),
+        "body": json.dumps(scrub(body)),
     }
 
 
