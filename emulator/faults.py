@@ -10,6 +10,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
+from .errors import ApiError
+
 
 @dataclass
 class Knobs:
@@ -41,6 +43,10 @@ class Knobs:
       ``task_seconds``, polled with DescribeTaskStatus) instead of synchronously, the default (see clb.py).
     * ``not_bound_rejects_call`` – a CLB/ECM ``BatchDeregisterTargets`` naming a target that is not bound
       is refused whole with ``InvalidParameter`` and changes nothing (tencent-facts §9.4).
+    * ``refuse_ids`` – instance ids, IPs or load balancer ids that a read naming them (CVM/ECM
+      DescribeInstances, CLB DescribeLBListeners, ECM DescribeLoadBalancers/DescribeTargets) is refused
+      for, as a CAM policy denying one resource would: ``UnauthorizedOperation`` (cvm, clb
+      errorcodes.py), ``AuthFailure.UnauthorizedOperation`` (ecm errorcodes.py).
     """
 
     task_seconds: float = 0.05
@@ -59,9 +65,11 @@ class Knobs:
     send_result_false: bool = False
     clb_batch_deregister_async: bool = False
     not_bound_rejects_call: bool = False
+    refuse_ids: frozenset[str] = field(default_factory=frozenset)
 
     def __post_init__(self) -> None:
         self.fault_actions = frozenset(self.fault_actions or ())
+        self.refuse_ids = frozenset(_as_iterable(self.refuse_ids))
         self.validate()
 
     def validate(self) -> None:
@@ -87,14 +95,37 @@ class Knobs:
         unknown = set(changes) - names
         if unknown:
             raise ValueError(f"unknown knob(s): {', '.join(sorted(unknown))}")
-        if "fault_actions" in changes:
-            changes["fault_actions"] = frozenset(_as_iterable(changes["fault_actions"]))
+        for name in ("fault_actions", "refuse_ids"):
+            if name in changes:
+                changes[name] = frozenset(_as_iterable(changes[name]))
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         data["fault_actions"] = sorted(self.fault_actions)
+        data["refuse_ids"] = sorted(self.refuse_ids)
         return data
+
+
+def refused_value(knobs: Knobs, params: Any) -> str | None:
+    """The first value of ``knobs.refuse_ids`` named anywhere in ``params`` (strings, nested)."""
+    if not knobs.refuse_ids:
+        return None
+    if isinstance(params, str):
+        return params if params in knobs.refuse_ids else None
+    values = params.values() if isinstance(params, dict) else params if isinstance(params, list) else ()
+    for value in values:
+        hit = refused_value(knobs, value)
+        if hit is not None:
+            return hit
+    return None
+
+
+def deny(knobs: Knobs, params: Any, code: str) -> None:
+    """Knob ``refuse_ids``: a read naming a resource a CAM policy denies is refused with ``code``."""
+    value = refused_value(knobs, params)
+    if value is not None:
+        raise ApiError(code, f"You are not authorized to access resource {value} (emulated CAM denial).")
 
 
 def _as_iterable(value: Any) -> Iterable[str]:

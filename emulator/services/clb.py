@@ -39,6 +39,7 @@ from typing import Any
 
 from ..errors import INVALID_PARAMETER, INVALID_PARAMETER_VALUE, UNSUPPORTED_OPERATION, ApiError, missing
 from ..estate import Estate, Instance, Listener, LoadBalancer, Rule, Target
+from ..faults import deny
 from .common import ActionSpec, Ctx, ServiceSpec, check_count, filters, page, require
 
 RESOURCE_IN_OPERATING = "FailedOperation.ResourceInOperating"
@@ -50,6 +51,7 @@ DUPLICATE = "InvalidParameterValue.Duplicate"
 LENGTH = "InvalidParameterValue.Length"
 RANGE = "InvalidParameterValue.Range"
 INVALID_FILTER = "InvalidParameterValue.InvalidFilter"
+UNAUTHORIZED = "UnauthorizedOperation"  # clb errorcodes.py
 
 
 # --------------------------------------------------------------------------- lookups
@@ -125,6 +127,7 @@ def pick_rule(listener: Listener, location_id: str | None, domain: str | None, u
 
 # --------------------------------------------------------------------------- reads
 def describe_lb_listeners(ctx: Ctx, params: dict) -> dict:
+    deny(ctx.knobs, params, UNAUTHORIZED)
     backends = require(params, "Backends")
     wanted: set[tuple[str, str]] = set()
     for i, b in enumerate(backends):

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from ..errors import INVALID_PARAMETER, ApiError
 from ..estate import ID_RE, Instance
+from ..faults import deny
 from .common import ActionSpec, Ctx, ServiceSpec, check_count, filters, page
 
 INVALID_FILTER = "InvalidFilter"  # cvm errorcodes.py: 无效的过滤器
@@ -26,9 +27,11 @@ INVALID_INSTANCE_ID_MALFORMED = "InvalidInstanceId.Malformed"  # cvm errorcodes.
 INVALID_PARAMETER_VALUE_LIMIT = "InvalidParameterValue.LimitExceeded"  # cvm errorcodes.py: 参数值数量超过限制
 
 SUPPORTED_FILTERS = {"instance-id", "private-ip-address", "vpc-id", "instance-state", "subnet-id", "instance-name", "zone"}
+UNAUTHORIZED = "UnauthorizedOperation"  # cvm errorcodes.py
 
 
 def describe_instances(ctx: Ctx, params: dict) -> dict:
+    deny(ctx.knobs, params, UNAUTHORIZED)
     ids = params.get("InstanceIds")
     if ids is not None and params.get("Filters") is not None:
         raise ApiError(INVALID_PARAMETER, "The parameters `InstanceIds` and `Filters` cannot be specified at the same time.")

@@ -27,6 +27,7 @@ from typing import Any
 from ..errors import ApiError
 from ..estate import ID_RE, Instance, LoadBalancer, Target
 from .clb import find_target, not_bound, parse_batch_targets
+from ..faults import deny
 from .common import ActionSpec, Ctx, ServiceSpec, check_count, filters, page, require
 
 OPERATION_CONFLICT = "FailedOperation.OperationConflict"
@@ -41,9 +42,11 @@ INVALID_ECM_REGION = "InvalidParameterValue.InvalidEcmRegion"
 INVALID_INSTANCE_ID = "InvalidParameterValue.InvalidInstanceID"  # ecm errorcodes.py: 实例ID不合法
 
 INSTANCE_FILTERS = {"instance-id", "ip-address", "vpc-id", "instance-state", "instance-name", "subnet-id"}
+UNAUTHORIZED = "AuthFailure.UnauthorizedOperation"  # ecm errorcodes.py
 
 
 def describe_instances(ctx: Ctx, params: dict) -> dict:
+    deny(ctx.knobs, params, UNAUTHORIZED)
     wanted = filters(params, INSTANCE_FILTERS, invalid_code=INVALID_FILTER, values_limit=5, values_code=FILTER_LIMIT)
     for iid in wanted.get("instance-id", []):
         if not ID_RE["ein"].fullmatch(iid):
@@ -83,6 +86,7 @@ def ecm_lb(ctx: Ctx, lb_id: str) -> LoadBalancer:
 
 
 def describe_load_balancers(ctx: Ctx, params: dict) -> dict:
+    deny(ctx.knobs, params, UNAUTHORIZED)
     estate = ctx.estate
     region = params.get("EcmRegion")
     known = {lb.region for lb in estate.load_balancers.values() if lb.kind == "ecm"}
@@ -126,6 +130,7 @@ def _backend(ctx: Ctx, t: Target) -> dict:
 def describe_targets(ctx: Ctx, params: dict) -> dict:
     """``Protocol`` is typed int in the SDK and no mapping to TCP/UDP is documented: it is accepted
     and ignored (not faithful, see README)."""
+    deny(ctx.knobs, params, UNAUTHORIZED)
     lb = ecm_lb(ctx, require(params, "LoadBalancerId"))
     ids = params.get("ListenerIds")
     for lid in ids or []:

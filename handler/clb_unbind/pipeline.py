@@ -70,6 +70,9 @@ def run(session: CloudSession, notices: Sequence[Notice]) -> List[InstanceOutcom
                      listener_id=b.listener_id, reason="load balancer not in CLB_UNBIND_ALLOWED_LOAD_BALANCERS")
     for instance_id in sorted(work.resolution.missing):
         work.note("instance_not_found", instance_id, level=logging.WARNING)
+    for instance_id, failure in sorted(work.resolution.failed.items()):
+        work.note("resolve_failed", instance_id, level=logging.ERROR, error_code=failure.code,
+                  error_message=failure.message, action=failure.action)
 
     to_remove = [b for i in wet_ids for b in work.mine.get(i, ())]
     batches = plan(to_remove)
@@ -155,6 +158,10 @@ def _verify(session: CloudSession, instance_ids: List[str], work: Work) -> None:
             work.failures.setdefault(iid, []).append(exc.failure)
         return
     for iid in instance_ids:
+        if iid in again.failed:
+            work.remaining[iid] = work.mine.get(iid, ())
+            work.failures.setdefault(iid, []).append(again.failed[iid])
+            continue
         mine, _ = split_allowed(again.bindings.get(iid, ()), session.settings.allowed_load_balancers)
         work.remaining[iid] = tuple(mine)
         work.note("verified", iid, still_bound=len(mine),
@@ -164,6 +171,9 @@ def _verify(session: CloudSession, instance_ids: List[str], work: Work) -> None:
 def _outcome(notice: Notice, work: Work) -> InstanceOutcome:
     iid = notice.instance_id
     alone = work.left_alone.get(iid, ())
+    unread = work.resolution.failed.get(iid)
+    if unread is not None:
+        return InstanceOutcome(notice, Status.REFUSED if is_permanent(unread.code) else Status.INCOMPLETE, failures=(unread,))
     if iid in work.resolution.missing:
         failure = CloudFailure("InstanceNotFound", f"{iid} does not exist (it may already be terminated)", "resolve")
         return InstanceOutcome(notice, Status.REFUSED, failures=(failure,))

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Dict, FrozenSet, Iterable, List, Optional, Tuple
 
 from .cloud.cvm import NetworkPlace
-from .model import Binding
+from .model import Binding, CloudFailure
 
 
 @dataclass(frozen=True)
@@ -20,9 +20,21 @@ class Resolution:
     """Ids the cloud does not know: the instance is gone or never existed."""
     places: Dict[str, NetworkPlace] = field(default_factory=dict)
     """Where each instance sits on the network; it does not change while the function runs."""
+    failed: Dict[str, CloudFailure] = field(default_factory=dict)
+    """Instances whose bindings could not be read, with the reason; neither bound nor missing."""
 
     def merge(self, other: "Resolution") -> "Resolution":
-        return Resolution({**self.bindings, **other.bindings}, self.missing | other.missing, {**self.places, **other.places})
+        return Resolution({**self.bindings, **other.bindings}, self.missing | other.missing, {**self.places, **other.places},
+                          {**self.failed, **other.failed})
+
+    @classmethod
+    def of(cls, instance_ids: Iterable[str], places: Dict[str, NetworkPlace], found: Iterable[Binding],
+           failed: Dict[str, CloudFailure]) -> "Resolution":
+        """Bindings of the instances that were found and not failed; missing = neither found nor failed."""
+        ok = [i for i in places if i not in failed]
+        mine = [b for b in found if b.instance_id not in failed]
+        missing = frozenset(instance_ids) - frozenset(places) - frozenset(failed)
+        return cls(group_by_instance(ok, mine), missing, places, dict(failed))
 
 
 def unique(bindings: Iterable[Binding]) -> Tuple[Binding, ...]:

@@ -225,3 +225,52 @@ def test_no_secret_leaves_the_process(make_emulator: Any, invoke: Any, monkeypat
     for secret in secrets:
         assert all(secret not in text for text in leaks + queued), secret
         assert secret not in out, secret
+
+
+# -- narrowing: a permanent error on a multi-id read fails only the ids that caused it -----------------
+def narrowed(answer: Dict[str, Any], culprit: str) -> None:
+    """The culprit is refused with its own error and dead-lettered; every other instance is unbound."""
+    found = statuses(answer)
+    assert found.pop(culprit) == "refused", answer
+    assert set(found.values()) == {"unbound"}, answer
+    errors = [e["code"] for r in answer["records"] for i in r["instances"] if i["instanceId"] == culprit for e in i["errors"]]
+    assert errors and all(code.endswith("UnauthorizedOperation") for code in errors)
+
+
+@pytest.mark.parametrize("refused", ["ins-web00002", "10.0.0.12"], ids=["DescribeInstances", "DescribeLBListeners"])
+def test_a_refused_cvm_read_fails_only_its_instance(refused: str, make_emulator: Any, invoke: Any, monkeypatch: Any) -> None:
+    emulator = make_emulator(refuse_ids=frozenset({refused}))
+    monkeypatch.setenv("CLB_UNBIND_ENDPOINT", emulator.endpoint)
+    before = emulator.bindings("ins-web00002")
+    event = cmq_event(lifecycle_message("ins-web00001", TOKEN_LEAVING_1), json.dumps({"instanceIds": ["ins-web00002", "ins-web00003"]}))
+    answer = invoke(event, CLB_UNBIND_DEAD_LETTER_QUEUE=DEAD, CLB_UNBIND_RETRY_QUEUE=RETRY)
+    narrowed(answer, "ins-web00002")
+    assert emulator.bindings("ins-web00001") == [] and emulator.bindings("ins-web00003") == []
+    assert emulator.bindings("ins-web00002") == before
+    assert [r["status"] for r in answer["records"]] == ["done", "dead_lettered"]
+    assert answer["records"][0]["instances"][0]["lifecycleCompleted"] is True
+    (dead,) = [json.loads(m["body"]) for m in emulator.messages(DEAD)]
+    assert dead["reason"] == "unauthorized" and [n["instanceId"] for n in dead["notices"]] == ["ins-web00002"]
+
+
+def test_a_refused_ecm_id_among_six_fails_only_itself(make_emulator: Any, invoke: Any, monkeypatch: Any) -> None:
+    emulator = make_emulator(with_edge_instances(5), refuse_ids=frozenset({"ein-many0002"}))
+    monkeypatch.setenv("CLB_UNBIND_ENDPOINT", emulator.endpoint)
+    edge = ["ein-edge0001"] + [f"ein-many{n:04d}" for n in range(5)]
+    answer = invoke(cmq_event(json.dumps({"instanceIds": edge}), lifecycle_message("ins-web00001", TOKEN_LEAVING_1)),
+                    CLB_UNBIND_DEAD_LETTER_QUEUE=DEAD, CLB_UNBIND_RETRY_QUEUE=RETRY)
+    narrowed(answer, "ein-many0002")
+    assert emulator.bindings("ein-many0002") and emulator.bindings("ein-many0001") == []
+
+
+def test_unreadable_ecm_load_balancer_fails_only_the_instances_on_it(make_emulator: Any, invoke: Any, monkeypatch: Any) -> None:
+    estate = with_edge_instances(1)
+    mine = estate["ecmLoadBalancers"][0]["listeners"][0]["targets"].pop()
+    estate["ecmLoadBalancers"].append({"loadBalancerId": "lb-edge0002", "vpcId": "vpc-edge0001", "ecmRegion": "ap-xian-ecm",
+                                       "vip": "10.8.1.2", "listeners": [{"listenerId": "lbl-edge2080", "protocol": "TCP",
+                                                                         "port": 80, "targets": [mine]}]})
+    emulator = make_emulator(estate, refuse_ids=frozenset({"lb-edge0001"}))
+    monkeypatch.setenv("CLB_UNBIND_ENDPOINT", emulator.endpoint)
+    answer = invoke({"instanceIds": ["ein-edge0001", "ein-many0000"]}, CLB_UNBIND_DEAD_LETTER_QUEUE=DEAD)
+    narrowed(answer, "ein-edge0001")
+    assert emulator.bindings("ein-many0000") == [] and emulator.bindings("ein-edge0001")

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+from ..model import CloudFailure
+from .narrow import bisect
 from .session import CloudSession
 
 MAX_BATCH_TARGETS = 500  # BatchDeregisterTargets: "批量解绑的资源数量上限为500" (doc 214/38304, tencent-facts §5.4)
@@ -24,16 +26,23 @@ BatchModifyTargetWeight is asynchronous ("本接口为异步接口"), so the dra
 """
 
 
-def describe_lb_listeners(session: CloudSession, backends: Sequence[Tuple[str, str]]) -> List[Dict[str, Any]]:
-    """`LBItem`s whose listeners or rules hold one of the (vpc id, private ip) backends."""
+def describe_lb_listeners(
+    session: CloudSession, backends: Sequence[Tuple[str, str]]
+) -> Tuple[List[Dict[str, Any]], Dict[Tuple[str, str], CloudFailure]]:
+    """(`LBItem`s whose listeners or rules hold one of the (vpc id, private ip) backends, the failure
+    of each backend the API refused alone: a permanent error is narrowed, narrow.py)."""
     items: List[Dict[str, Any]] = []
+    failed: Dict[Tuple[str, str], CloudFailure] = {}
+
+    def read(part: List[Tuple[str, str]]) -> Dict[str, Any]:
+        return session.call("clb", "DescribeLBListeners", {"Backends": [{"VpcId": vpc, "PrivateIp": ip} for vpc, ip in part]})
+
     for start in range(0, len(backends), MAX_LOOKUP_BACKENDS):
-        part = backends[start : start + MAX_LOOKUP_BACKENDS]
-        reply = session.call(
-            "clb", "DescribeLBListeners", {"Backends": [{"VpcId": vpc, "PrivateIp": ip} for vpc, ip in part]}
-        )
-        items.extend(reply.get("LoadBalancers") or [])
-    return items
+        replies, refused = bisect(list(backends[start : start + MAX_LOOKUP_BACKENDS]), read)
+        failed.update(refused)
+        for reply in replies:
+            items.extend(reply.get("LoadBalancers") or [])
+    return items, failed
 
 
 def batch_deregister(
