@@ -37,3 +37,11 @@ def test_retryable_and_credential_errors_are_not_narrowed(code: str) -> None:
     with pytest.raises(CloudError):
         bisect(["ins-00000000", "ins-00000001"], read)
     assert len(calls) == 1
+
+
+def test_an_error_about_no_id_costs_at_most_the_budget() -> None:
+    ids = [f"ins-{n:08d}" for n in range(100)]
+    read, calls = reader(set(ids))  # every read fails: the action itself is denied
+    answers, failed = bisect(ids, read)
+    assert answers == [] and set(failed) == set(ids)
+    assert len(calls) <= 1 + 32

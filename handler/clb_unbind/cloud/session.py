@@ -251,6 +251,7 @@ class CloudSession:
             wait = min(max(expected / 4, 0.02) if polls == 1 else wait * 1.5, self.settings.task_poll_seconds)
             previous_poll = asked
 
+
 def _text(message: Any) -> str:
     """The SDK puts a non-200 answer's raw body (bytes) in the message of ServerNetworkError."""
     if isinstance(message, bytes):
