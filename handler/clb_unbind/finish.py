@@ -15,7 +15,6 @@ from typing import Any, Dict, List, Optional, Sequence
 from .cloud.errors import CloudError, is_permanent
 from .config import Settings
 from .log import decision
-from .scrub import scrub
 from .model import ActivityRef, CloudFailure, InstanceOutcome, Notice, Record, RecordFailure, Status
 from .triggers.envelopes import DeadLetterEnvelope, RetryEnvelope, utc_now_iso
 
@@ -23,6 +22,8 @@ class UnfinishedWork(Exception):
     """Raised after every record was handled, when some work could not be queued anywhere."""
 
     def __init__(self, message: str) -> None:
+        from .scrub import scrub
+
         super().__init__(scrub(message))  # SCF logs and keeps the text: no secret in it
 
 

@@ -26,7 +26,6 @@ from typing import Any, Dict, Optional, Tuple
 
 from ..config import Settings
 from ..model import Record
-from ..scrub import scrub
 from . import apigw, ckafka, cmq, dead_letter, direct, eventbridge
 from .apigw import HttpAnswer
 from .common import json_type, make_unique, safe_dumps
@@ -47,7 +46,9 @@ class ParsedEvent:
 
 
 def http_answer(status: int, body: Dict[str, Any]) -> Dict[str, Any]:
-    """The SCF integration response for API Gateway (reference/tencent-facts.md §2.4)."""
+    """The SCF integration response for API Gateway (reference/tencent-facts.md §2.4), secrets scrubbed."""
+    from ..scrub import scrub
+
     return {
         "isBase64Encoded": False,
         "statusCode": status,
