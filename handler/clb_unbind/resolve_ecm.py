@@ -60,7 +60,8 @@ def _on_load_balancer(session: CloudSession, lb_id: str, places: Dict[str, Netwo
     """Which of these instances are backends of `lb_id`, whose targets cannot be read: only they fail.
 
     A verification knows it from the earlier bindings; otherwise halves are asked
-    DescribeLoadBalancers(BackendPrivateIps) until each instance on it is found alone.
+    DescribeLoadBalancers(BackendPrivateIps) until each instance on it is found alone. When that
+    finds none, all of them fail: an instance whose targets are unread is never reported unbound.
     """
     if earlier is not None:
         return sorted(i for i in places if any(b.load_balancer_id == lb_id for b in earlier.bindings.get(i, ())))
@@ -76,4 +77,5 @@ def _on_load_balancer(session: CloudSession, lb_id: str, places: Dict[str, Netwo
         return [i for half in (ids[:middle], ids[middle:]) if holds(half) for i in search(half)]
 
     ids = sorted(places)
-    return search(ids) if ids and holds(ids) else []
+    # Found for all of them a moment ago: if no half holds it now, none can be cleared.
+    return (search(ids) if holds(ids) else []) or ids
