@@ -45,3 +45,31 @@ def test_target_not_bound_rejects_the_whole_call_in_that_mode(cloud: Cloud) -> N
     err = cloud.error("clb", "BatchDeregisterTargets", {"LoadBalancerId": "lb-aaaa1111", "Targets": [LEAVING_8080, gone]})
     assert err.code == "InvalidParameter"
     assert ("lbl-aaaa1111", 8080) in {(b["listenerId"], b["port"]) for b in cloud.emu.bindings("ins-leave001")}
+
+
+def test_refused_resources_are_denied_on_every_read_that_names_them(cloud: Cloud) -> None:
+    cloud.emu.set_knobs(refuse_ids=["ins-leave002", "10.8.0.4", "lb-ecm22222"])
+    assert cloud.error("cvm", "DescribeInstances", {"InstanceIds": ["ins-leave001", "ins-leave002"]}).code == "UnauthorizedOperation"
+    assert cloud.call("cvm", "DescribeInstances", {"InstanceIds": ["ins-leave001"]}).TotalCount == 1
+    err = cloud.error("ecm", "DescribeLoadBalancers", {"BackendPrivateIps": ["10.8.0.4", "10.8.0.5"]})
+    assert err.code == "AuthFailure.UnauthorizedOperation"
+    assert cloud.error("ecm", "DescribeTargets", {"LoadBalancerId": "lb-ecm22222"}).code == "AuthFailure.UnauthorizedOperation"
+    assert cloud.call("ecm", "DescribeTargets", {"LoadBalancerId": "lb-ecm11111"}).Listeners
+    assert cloud.emu.knobs.to_dict()["refuse_ids"] == ["10.8.0.4", "ins-leave002", "lb-ecm22222"]
+
+
+def test_ecm_target_not_bound_rejects_the_whole_call_in_that_mode(cloud: Cloud) -> None:
+    cloud.emu.set_knobs(not_bound_rejects_call=True)
+    err = cloud.error("ecm", "BatchDeregisterTargets", {"LoadBalancerId": "lb-ecm11111", "Targets": [
+        {"ListenerId": "lbl-ecm11111", "Port": 80, "InstanceId": "ein-leave001"},
+        {"ListenerId": "lbl-ecm11111", "Port": 81, "InstanceId": "ein-leave001"}]})
+    assert err.code == "InvalidParameter" and not cloud.emu.tasks()
+
+
+def test_null_task_status_and_unsent_message(cloud: Cloud) -> None:
+    cloud.emu.set_knobs(task_seconds=5.0, task_status_null=True, send_result_false=True)
+    resp = cloud.call("ecm", "BatchDeregisterTargets", {"LoadBalancerId": "lb-ecm11111", "Targets": [
+        {"ListenerId": "lbl-ecm11111", "Port": 80, "InstanceId": "ein-leave001"}]})
+    assert cloud.raw("ecm", "DescribeLoadBalanceTaskStatus", {"TaskId": resp.RequestId})["Status"] is None
+    sent = cloud.call("tdmq", "SendCmqMsg", {"QueueName": "clb-unbind-retry", "MsgContent": "x"})
+    assert sent.Result is False and cloud.emu.messages("clb-unbind-retry") == []
