@@ -206,6 +206,7 @@ def test_no_secret_leaves_the_process(make_emulator: Any, invoke: Any, monkeypat
     assert "refused_input" in str(raised.value)
     leaks.append(str(raised.value))
     invoke(pasted, CLB_UNBIND_DEAD_LETTER_QUEUE=DEAD)
+    leaks.append(json.dumps(invoke({"instanceIds": list(secrets)}, CLB_UNBIND_DEAD_LETTER_QUEUE=DEAD)))  # a direct call's answer
     for secret in secrets:
         refusal = invoke(apigw(json.dumps({"instanceIds": [secret]})))
         assert refusal["statusCode"] == 400
@@ -219,7 +220,7 @@ def test_no_secret_leaves_the_process(make_emulator: Any, invoke: Any, monkeypat
     assert invoke(apigw(json.dumps({"instanceIds": ["ins-web00002"]})))["statusCode"] == 500
 
     queued = [m["body"] for q in (RETRY, DEAD) for m in emulator.messages(q)]
-    assert len(emulator.messages(RETRY)) == 1 and len(emulator.messages(DEAD)) == 4
+    assert len(emulator.messages(RETRY)) == 1 and len(emulator.messages(DEAD)) == 5
     out = capsys.readouterr().out
     assert '"decision": "crashed"' in out and "boom with ***" in out
     for secret in secrets:

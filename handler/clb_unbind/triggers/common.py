@@ -14,6 +14,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
 
 from ..config import Settings
 from ..model import Record, is_instance_id
+from ..scrub import scrub
 
 # Largest string we json-decode that is not a message body (an SCF dead letter's ClientContext):
 # SCF itself caps a synchronous invocation's ClientContext at 6 MB (reference/tencent-facts.md §3.2).
@@ -23,9 +24,10 @@ INSTANCE_ID_RULE = "is not a CVM (ins- + 8 lowercase letters/digits) or ECM (ein
 
 
 def short_repr(value: Any, limit: int = 60) -> str:
-    """A bounded repr for messages: a field's bad value is shown, never a whole payload."""
+    """A bounded repr for messages: a field's bad value is shown, never a whole payload, nor a secret
+    pasted into it (refusals travel in answers, dead letters and the function's return value)."""
     try:
-        text = repr(value)
+        text = scrub(repr(value))
     except (RecursionError, ValueError, TypeError):  # deep nesting, odd objects
         text = f"<{type(value).__name__}>"
     if len(text) > limit:
