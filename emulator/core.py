@@ -342,8 +342,9 @@ class Emulator:
             dropped = (action_spec.write and knobs.applies_to(service, action) and self._roll(knobs.drop_reply_rate))
             self._record(service, action, version, params, response, None, request_id, region, dropped)
             if dropped:
-                if knobs.drop_reply_mode == "http502":
-                    return Reply(502, b"<html><body>502 Bad Gateway</body></html>", delay=delay,
+                if knobs.drop_reply_mode in ("http502", "http502_echo"):
+                    echo = "".join(f"<br>{k}: {v}" for k, v in headers.items()) if knobs.drop_reply_mode == "http502_echo" else ""
+                    return Reply(502, f"<html><body>502 Bad Gateway{echo}</body></html>".encode(), delay=delay,
                                  headers={"Content-Type": "text/html"})
                 return Reply(0, drop=True, delay=delay)
             return Reply(200, _json({"Response": response}), delay=delay)

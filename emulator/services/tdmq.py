@@ -31,6 +31,8 @@ def send_cmq_msg(ctx: Ctx, params: dict) -> dict:
     size = len(content.encode("utf-8"))
     if size > queue.max_msg_size:
         raise ApiError(INVALID_PARAMETER_VALUE, f"Message size {size} exceeds the queue limit {queue.max_msg_size}.")
+    if ctx.knobs.send_result_false:
+        return {"Result": False, "MsgId": ""}
     msg = ctx.queues.send(name, content, delay, ctx.wall, "SendCmqMsg")
     return {"Result": True, "MsgId": msg.msg_id}
 

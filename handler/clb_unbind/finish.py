@@ -21,6 +21,11 @@ from .triggers.envelopes import MAX_MESSAGE_BYTES, DeadLetterEnvelope, EnvelopeR
 class UnfinishedWork(Exception):
     """Raised after every record was handled, when some work could not be queued anywhere."""
 
+    def __init__(self, message: str) -> None:
+        from .scrub import scrub
+
+        super().__init__(scrub(message))  # SCF logs and keeps the text: no secret in it
+
 
 @dataclass
 class RecordReport:
@@ -307,6 +312,7 @@ class Finisher:
             msg_id = tdmq.send(self.session, queue, body.to_json(), delay)
         except CloudError as exc:
             decision("queue_send_failed", level=logging.ERROR, error_code=exc.code, error_message=exc.failure.message, **fields)
+            self.unqueued.append(f"{queue}: {exc.code}")
             return None
         decision(name, level=logging.WARNING, message_id=msg_id, **fields)
         return msg_id

@@ -13,9 +13,10 @@ from .apply import failed_bindings, run_per_load_balancer, unbind, zero_weights
 from .cloud.errors import CloudError, is_permanent
 from .cloud.session import CloudSession
 from .log import decision
-from .model import Binding, Cloud, CloudFailure, InstanceOutcome, Notice, Status
+from .model import BatchResult, Binding, Cloud, CloudFailure, InstanceOutcome, Notice, Status
 from .plan import plan, split_allowed
-from .resolve import Resolution, resolve
+from .resolution import Resolution
+from .resolve import resolve
 from .trust import check_claims
 
 
@@ -79,6 +80,9 @@ def _run_confirmed(session: CloudSession, notices: Sequence[Notice]) -> List[Ins
                      listener_id=b.listener_id, reason="load balancer not in CLB_UNBIND_ALLOWED_LOAD_BALANCERS")
     for instance_id in sorted(work.resolution.missing):
         work.note("instance_not_found", instance_id, level=logging.WARNING)
+    for instance_id, failure in sorted(work.resolution.failed.items()):
+        work.note("resolve_failed", instance_id, level=logging.ERROR, error_code=failure.code,
+                  error_message=failure.message, action=failure.action)
 
     to_remove = [b for i in wet_ids for b in work.mine.get(i, ())]
     batches = plan(to_remove)
@@ -88,7 +92,7 @@ def _run_confirmed(session: CloudSession, notices: Sequence[Notice]) -> List[Ins
 
     if batches:
         _drain(session, [b for b in batches if b.cloud is Cloud.CLB])
-        results = run_per_load_balancer(session, batches, unbind)
+        results = _redo_refused(session, run_per_load_balancer(session, batches, unbind), work)
         for binding, failure in failed_bindings(results).items():
             work.failures.setdefault(binding.instance_id, []).append(failure)
         for result in results:
@@ -112,6 +116,32 @@ def _run_confirmed(session: CloudSession, notices: Sequence[Notice]) -> List[Ins
             error_codes=sorted({f.code for f in o.failures}) or None,
         )
     return outcomes
+
+
+def _refused_whole(result: BatchResult) -> bool:
+    """A deregister refused as a whole for a parameter: the terraform provider reads `InvalidParameter`
+    on a deregister as "already gone" (tencent-facts §9.4), so some target may no longer be bound."""
+    code = result.failure.code if result.failure else ""
+    return bool(result.failed) and (code == "InvalidParameter" or code.startswith("InvalidParameter."))
+
+
+def _redo_refused(session: CloudSession, results: List[BatchResult], work: Work) -> List[BatchResult]:
+    """Read the refused batches' bindings again and unbind, once, what is still bound."""
+    refused = [r for r in results if _refused_whole(r)]
+    if not refused:
+        return results
+    ids = sorted({b.instance_id for r in refused for b in r.batch.bindings})
+    try:
+        again = resolve(session, ids, earlier=work.resolution)
+    except CloudError:
+        return results
+    still = {b.key for i in ids for b in again.bindings.get(i, ())}
+    keep = [b for r in refused for b in r.batch.bindings if b.key in still]
+    decision("redoing_refused", load_balancers=sorted({r.batch.load_balancer_id for r in refused}),
+             error_code=refused[0].failure.code if refused[0].failure else None, still_bound=len(keep),
+             already_gone=sum(len(r.batch.bindings) for r in refused) - len(keep))
+    redone = run_per_load_balancer(session, plan(keep), unbind) if keep else []
+    return [r for r in results if not _refused_whole(r)] + [BatchResult(r.batch) for r in refused] + redone
 
 
 def _drain(session: CloudSession, batches: Sequence) -> None:
@@ -138,6 +168,10 @@ def _verify(session: CloudSession, instance_ids: List[str], work: Work) -> None:
             work.failures.setdefault(iid, []).append(exc.failure)
         return
     for iid in instance_ids:
+        if iid in again.failed:
+            work.remaining[iid] = work.mine.get(iid, ())
+            work.failures.setdefault(iid, []).append(again.failed[iid])
+            continue
         mine, _ = split_allowed(again.bindings.get(iid, ()), session.settings.allowed_load_balancers)
         work.remaining[iid] = tuple(mine)
         work.note("verified", iid, still_bound=len(mine),
@@ -147,6 +181,9 @@ def _verify(session: CloudSession, instance_ids: List[str], work: Work) -> None:
 def _outcome(notice: Notice, work: Work) -> InstanceOutcome:
     iid = notice.instance_id
     alone = work.left_alone.get(iid, ())
+    unread = work.resolution.failed.get(iid)
+    if unread is not None:
+        return InstanceOutcome(notice, Status.REFUSED if is_permanent(unread.code) else Status.INCOMPLETE, failures=(unread,))
     if iid in work.resolution.missing:
         failure = CloudFailure("InstanceNotFound", f"{iid} does not exist (it may already be terminated)", "resolve")
         return InstanceOutcome(notice, Status.REFUSED, failures=(failure,))

@@ -36,6 +36,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInf
 from pydantic.alias_generators import to_camel
 
 from ..model import ActivityRef, CloudFailure, LifecycleAction, Notice
+from ..scrub import scrub
 from .common import InstanceIdStr
 
 RETRY_KIND = "clb-unbind/retry"
@@ -243,8 +244,9 @@ class _Envelope(_Model):
         return self.model_copy(update={"original": None, "original_digest": OriginalDigest.of(self.original)})
 
     def to_json(self) -> str:
-        """Compact JSON for `SendCmqMsg.MsgContent`."""
-        return self.model_dump_json(by_alias=True)
+        """Compact JSON for `SendCmqMsg.MsgContent`, every secret scrubbed (the original payload and the
+        errors may hold one: a key pasted into a message, an error page echoing a header)."""
+        return json.dumps(scrub(self.model_dump(mode="json", by_alias=True)), separators=(",", ":"), ensure_ascii=False)
 
     @classmethod
     def from_json(cls, text: str, *, max_instances: Optional[int] = None):
