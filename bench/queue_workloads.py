@@ -23,7 +23,7 @@ from typing import Any, Dict, List, Optional
 
 from .emulator_process import ROOT, EmulatorKnobs, EmulatorProcess, check_outcome, count_calls
 from .estates import DEAD_LETTER_QUEUE, LIFECYCLE_QUEUE, Shape, call_bound, fleet_estate, group_id, leaving_id
-from .workloads import _read, _spawn
+from .workloads import _read, _spawn, read_times
 
 TIMER_EVENT: Dict[str, Any] = json.loads((ROOT / "events" / "timer.json").read_text())
 RECEIVE_MAX = 16  # BatchReceiveMessage numOfMsg 1-16 (tencent-facts §8.2)
@@ -329,6 +329,8 @@ def _run_queue(w: QueueWorkload, knobs: EmulatorKnobs) -> QueueRun:
            f"and the {knobs.rate_limit_per_second + 1}st {CLA}" if knobs.rate_limit_per_second else ""),
         "measured from just before the scale-in request (the enqueue) to the emulator's record of the last accepted "
         f"{CLA}; the timer fires right after the enqueue (on SCF add the wait for the next tick, <= 60 s)",
+        f"the timer started {first.go_at - enqueued_at:.2f}s after the enqueue; accepted calls, seconds after the enqueue: "
+        + "; ".join(f"{a} {n} at {lo:.2f}-{hi:.2f}" for a, (lo, hi, n) in sorted(read_times(calls, enqueued_at).items(), key=lambda kv: kv[1][0])),
     ]
     return result
 
