@@ -136,6 +136,11 @@ def _handle_pass(settings: Settings, session: CloudSession, queue: str,
         report.kept += kept
         return True
     result = cmq.delete(session, queue, ended)
+    if result.stale:
+        # Their work is done, but the queue handed the messages out again: they will be redone, and
+        # after MaxReceiveCount dead-lettered by the queue. `make check` names the fix.
+        decision("visibility_timeout_too_short", level=logging.WARNING, queue=queue, stale=len(result.stale),
+                 reason="the queue's VisibilityTimeout ran out during the pass; set it to at least the function timeout")
     for failure in result.failed.values():
         # Harmless: redelivery finds nothing bound, and the lifecycle result already set counts as done.
         decision("delete_failed", level=logging.WARNING, queue=queue, error_code=failure.code, error_message=failure.message)

@@ -12,6 +12,10 @@ from collections import deque
 from typing import Callable, Deque, Dict, Tuple
 
 WINDOW_SECONDS = 1.0
+ARRIVAL_SLACK_SECONDS = 0.05
+"""A slot is booked before its request is built and sent, and the API counts arrivals: a request that
+leaves late and one that leaves on time a second later can land in one window. 1 ms of slack let
+`RequestLimitExceeded` through in 2 of 7 bench runs of workload (f); 50 ms costs under 5 % of the rate."""
 
 
 class SlidingWindow:
@@ -30,7 +34,7 @@ class SlidingWindow:
             start = now
             if len(self.sent) >= self.limit:
                 # The slot frees when the request `limit` places back leaves the window.
-                start = self.sent[-self.limit] + WINDOW_SECONDS + 0.001
+                start = self.sent[-self.limit] + WINDOW_SECONDS + ARRIVAL_SLACK_SECONDS
             self.sent.append(start)
             return max(0.0, start - now)
 
