@@ -214,15 +214,21 @@ def busy_after_write(shape: Shape, notices_per_invocation: int, task_seconds: fl
     return task_seconds * per_write / MAX_BATCH_TARGETS
 
 
-def wall_bound(shape: Shape, invocations: int, notices_per_invocation: int, task_seconds: float, latency: float) -> float:
+def wall_bound(shape: Shape, invocations: int, notices_per_invocation: int, task_seconds: float, latency: float,
+               rate_limit: int = 0) -> float:
     """Lower bound on wall time. A write answers when it is done and leaves its load balancer busy for
     `busy_after_write`, so one load balancer takes (writes on it) x that. A single invocation also
     needs, one after the other: the Auto Scaling check of the claim (DescribeAutoScalingInstances),
     DescribeInstances, then DescribeLBListeners (it needs the instance's IP), each write on the busiest
     load balancer (a round trip each, the busy time between them), the verification read and
-    CompleteLifecycleAction: 5 round trips + k writes' round trips + (k - 1) busy times."""
+    CompleteLifecycleAction: 5 round trips + k writes' round trips + (k - 1) busy times.
+
+    Many invocations also share each action's `rate_limit` a second (0 = none): N writes in all
+    need at least ⌈N / rate⌉ - 1 seconds, whichever load balancer they are for."""
     tasks = tasks_per_lb(shape, invocations, notices_per_invocation)
     busy = busy_after_write(shape, notices_per_invocation, task_seconds)
     if invocations > 1:
-        return tasks * busy
+        writes = tasks * shape.bound_on
+        spread = max(math.ceil(writes / rate_limit) - 1, 0) if rate_limit else 0.0
+        return max(tasks * busy, float(spread))
     return 5 * latency + tasks * latency + (tasks - 1) * busy

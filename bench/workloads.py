@@ -50,7 +50,8 @@ class Workload:
         return call_bound(self.shape, self.notices_per_invocation, verify)
 
     def wall_bound(self, knobs: EmulatorKnobs) -> float:
-        return wall_bound(self.shape, self.invocations, self.notices_per_invocation, knobs.task_seconds, knobs.latency_seconds)
+        return wall_bound(self.shape, self.invocations, self.notices_per_invocation, knobs.task_seconds, knobs.latency_seconds,
+                          knobs.rate_limit_per_second)
 
     def tasks_per_lb(self) -> int:
         return tasks_per_lb(self.shape, self.invocations, self.notices_per_invocation)

@@ -90,6 +90,7 @@ def test_bounds_of_the_full_workloads() -> None:
     assert e.shape.bindings_per_instance == 1000 and e.call_bound()["clb:BatchDeregisterTargets"] == 2
     assert d.tasks_per_lb() == tasks_per_lb(d.shape, 40, 1) == 40
     assert wall_bound(d.shape, 40, 1, task_seconds=0.5, latency=0.02) == pytest.approx(40 * 0.5 * d.shape.bindings_per_instance_per_lb / 500)
+    assert wall_bound(d.shape, 40, 1, task_seconds=0.5, latency=0.02, rate_limit=20) == pytest.approx(160 / 20 - 1)
     assert wall_bound(a.shape, 1, 1, task_seconds=0.5, latency=0.02) == pytest.approx(6 * 0.02)
     assert wall_bound(e.shape, 1, 1, task_seconds=0.5, latency=0.02) == pytest.approx(7 * 0.02 + 0.5)
 
