@@ -18,6 +18,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 from urllib.parse import urlparse
@@ -30,6 +31,9 @@ SERVICES: Dict[str, Tuple[str, str, str, bool]] = {
     "as": ("tencentcloud.autoscaling.v20180419.autoscaling_client", "AutoscalingClient",
            "tencentcloud.autoscaling.v20180419.models", True),
 }
+
+
+READ_RETRIES = 5
 
 
 class CredentialError(Exception):
@@ -89,6 +93,7 @@ class Cloud:
     endpoint: Optional[str] = None
     dry_run: bool = False
     calls: List[Call] = field(default_factory=list)
+    sleep: Callable[[float], None] = field(default=time.sleep, repr=False)
     _clients: Dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -119,8 +124,17 @@ class Cloud:
         return self._clients[service]
 
     def read(self, service: str, action: str, params: Dict[str, Any]) -> Dict[str, Any]:
+        """A read, retried while the API says it is throttled (each action allows about 20 calls a
+        second); writes are never retried, so none can be applied twice."""
         self.calls.append(Call(service, action, params, False))
-        return self._send(service, action, params)
+        for attempt in range(READ_RETRIES):
+            try:
+                return self._send(service, action, params)
+            except ApiFailure as exc:
+                if not exc.code.startswith("RequestLimitExceeded") or attempt == READ_RETRIES - 1:
+                    raise
+                self.sleep(0.2 * 2 ** attempt)
+        raise AssertionError("unreachable")
 
     def write(self, service: str, action: str, params: Dict[str, Any]) -> Dict[str, Any]:
         """Send a write; under ``dry_run`` only record it and answer ``{}``."""

@@ -1,6 +1,8 @@
 """Credentials and the read/write line of the operator tool's cloud access."""
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from deploy.cloud import Cloud, CredentialError, credentials
@@ -47,3 +49,25 @@ def test_every_call_goes_to_clb_unbind_endpoint(emulator) -> None:
     assert cloud.read("cam", "ListPolicies", {"Keyword": "x"})["TotalNum"] == 0
     assert [(c.service, c.action, c.region) for c in emulator.calls] == [("scf", "GetFunction", "ap-guangzhou"),
                                                                          ("cam", "ListPolicies", "")]
+
+
+def test_a_throttled_read_is_retried_and_a_throttled_write_is_not(make_emulator) -> None:
+    from tencentcloud.common.credential import Credential
+
+    from deploy.cloud import ApiFailure
+
+    emu = make_emulator(rate_limit_per_second=1)
+    sid, key, _ = emu.credentials
+    pauses = []
+
+    def sleep(seconds: float) -> None:
+        pauses.append(seconds)
+        time.sleep(seconds)
+
+    cloud = Cloud("ap-guangzhou", Credential(sid, key), emu.endpoint, sleep=sleep)
+    for _ in range(3):
+        cloud.read("cam", "ListPolicies", {"Keyword": "x"})
+    assert pauses and emu.count("ListPolicies") > 3
+    cloud.write("cam", "CreatePolicy", {"PolicyName": "p1", "PolicyDocument": '{"version":"2.0","statement":[{"effect":"allow","action":["a:b"]}]}'})
+    with pytest.raises(ApiFailure, match="RequestLimitExceeded"):
+        cloud.write("cam", "CreatePolicy", {"PolicyName": "p2", "PolicyDocument": '{"version":"2.0","statement":[{"effect":"allow","action":["a:b"]}]}'})
