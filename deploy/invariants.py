@@ -107,14 +107,15 @@ def cron_interval(cron: str) -> Optional[int]:
 
 
 # ------------------------------------------------------------------ role coverage
+def _statements(document: Any) -> List[Json]:
+    norm = normalise_policy(document)
+    return [s for s in norm.get("statement") or [] if isinstance(s, dict)] if isinstance(norm, dict) else []
+
+
 def _allowed(documents: Iterable[Any]) -> List[tuple]:
     """(effect, action patterns) of every statement of every policy document."""
-    rules = []
-    for doc in documents:
-        norm = normalise_policy(doc)
-        for statement in (norm or {}).get("statement") or [] if isinstance(norm, dict) else []:
-            rules.append((str(statement.get("effect", "")).lower(), [str(a) for a in statement.get("action") or []]))
-    return rules
+    return [(str(s.get("effect", "")).lower(), [str(a) for a in s.get("action") or []])
+            for doc in documents for s in _statements(doc)]
 
 
 def uncovered(required: Sequence[str], documents: Iterable[Any]) -> List[str]:
@@ -130,8 +131,7 @@ def uncovered(required: Sequence[str], documents: Iterable[Any]) -> List[str]:
 
 
 def trusts_scf(document: Any) -> bool:
-    norm = normalise_policy(document)
-    for statement in (norm or {}).get("statement") or [] if isinstance(norm, dict) else []:
+    for statement in _statements(document):
         actions = [str(a).lower() for a in statement.get("action") or []]
         services = ((statement.get("principal") or {}).get("service")) or []
         if (str(statement.get("effect", "")).lower() == "allow" and any(a.endswith("sts:assumerole") for a in actions)
