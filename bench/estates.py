@@ -121,6 +121,41 @@ def build_estate(shape: Shape) -> Dict[str, Any]:
     }
 
 
+LIFECYCLE_QUEUE = "clb-unbind-lifecycle"
+DEAD_LETTER_QUEUE = "clb-unbind-dead-letter"
+
+
+def fleet_estate(shape: Shape, visibility_timeout: int = 30, groups: int = 1) -> Dict[str, Any]:
+    """The shape's estate as Auto Scaling sees it before a scale-in: every instance serving in a scaling
+    group (leavers and stayers spread over `groups` groups), each group's terminating hook notifying
+    `LIFECYCLE_QUEUE`. `Emulator.scale_in` then starts the hooks and publishes the notifications."""
+    estate = build_estate(shape)
+    estate.pop("lifecycleActions")
+    members = [i["instanceId"] for i in estate["instances"]]
+    estate["scalingGroups"] = [
+        {"autoScalingGroupId": group_id(g), "name": f"bench-{g}",
+         "instances": [{"instanceId": iid, "lifeCycleState": "IN_SERVICE"} for iid in members[g::groups]],
+         "lifecycleHooks": [{"lifecycleHookId": hook_id(g), "lifecycleHookName": "unbind-before-terminate",
+                             "lifecycleTransition": "INSTANCE_TERMINATING", "defaultResult": "CONTINUE", "heartbeatTimeout": 300,
+                             "notificationTarget": {"targetType": "TDMQ_CMQ_QUEUE", "queueName": LIFECYCLE_QUEUE}}]}
+        for g in range(groups)
+    ]
+    estate["queues"] = [
+        {"name": LIFECYCLE_QUEUE, "visibilityTimeout": visibility_timeout, "msgRetentionSeconds": 3600,
+         "deadLetterQueueName": f"{LIFECYCLE_QUEUE}-dead", "policy": 0, "maxReceiveCount": 5},
+        f"{LIFECYCLE_QUEUE}-dead", DEAD_LETTER_QUEUE,
+    ]
+    return estate
+
+
+def group_id(g: int) -> str:
+    return GROUP if g == 0 else f"asg-group{g:03d}"
+
+
+def hook_id(g: int) -> str:
+    return HOOK if g == 0 else f"ash-hook{g:04d}"
+
+
 # -- events ----------------------------------------------------------------------------------------
 def lifecycle_body(n: int) -> str:
     """The Auto Scaling lifecycle-hook notification for leaving instance n (tencent-facts §1.1)."""
@@ -149,10 +184,11 @@ def call_bound(shape: Shape, notices: int, verify: bool = True) -> Dict[str, int
 
     Derivation (bench/README.md): the instances' network place is one CVM DescribeInstances (≤ 100
     ids); their bindings one CLB DescribeLBListeners; each load balancer needs ⌈targets/500⌉
-    BatchDeregisterTargets, and each of those a task that must be seen finished at least once
-    (DescribeTaskStatus); the verification read is a second DescribeLBListeners (counted in the
-    bound; the network place cannot change within the invocation, so it needs no second
-    DescribeInstances); each lifecycle notice needs its own CompleteLifecycleAction.
+    BatchDeregisterTargets, which are synchronous (tencent-facts §9.2), so no DescribeTaskStatus;
+    the verification read is a second DescribeLBListeners (counted in the bound; the network place
+    cannot change within the invocation, so it needs no second DescribeInstances); each lifecycle
+    notice is a claim that Auto Scaling must confirm first (DescribeAutoScalingInstances, ≤ 100 ids)
+    and needs its own CompleteLifecycleAction.
     """
     targets_per_lb = notices * shape.bindings_per_instance_per_lb
     writes = shape.bound_on * math.ceil(targets_per_lb / MAX_BATCH_TARGETS)
@@ -160,7 +196,7 @@ def call_bound(shape: Shape, notices: int, verify: bool = True) -> Dict[str, int
         "cvm:DescribeInstances": math.ceil(notices / 100),
         "clb:DescribeLBListeners": (2 if verify else 1) * math.ceil(notices / 100),
         "clb:BatchDeregisterTargets": writes,
-        "clb:DescribeTaskStatus": writes,
+        "as:DescribeAutoScalingInstances": math.ceil(notices / 100),
         "as:CompleteLifecycleAction": notices,
     }
 
@@ -171,13 +207,22 @@ def tasks_per_lb(shape: Shape, invocations: int, notices_per_invocation: int) ->
     return invocations * per_invocation
 
 
+def busy_after_write(shape: Shape, notices_per_invocation: int, task_seconds: float) -> float:
+    """How long a load balancer stays busy after one synchronous write: the emulator's model,
+    `task_seconds` for a full batch of 500 targets, pro rata below (emulator/services/clb.py)."""
+    per_write = min(notices_per_invocation * shape.bindings_per_instance_per_lb, MAX_BATCH_TARGETS)
+    return task_seconds * per_write / MAX_BATCH_TARGETS
+
+
 def wall_bound(shape: Shape, invocations: int, notices_per_invocation: int, task_seconds: float, latency: float) -> float:
-    """Lower bound on wall time. One load balancer runs one task at a time, so it needs
-    (tasks on it) x task_seconds. A single invocation also needs, one after the other: DescribeInstances,
-    then DescribeLBListeners (it needs the instance's IP), each task plus the round trip of the status
-    read that sees it end (a write's own reply overlaps its task), the verification read (its two calls
-    side by side) and CompleteLifecycleAction: 4 round trips of `latency` + tasks x (task + latency)."""
+    """Lower bound on wall time. A write answers when it is done and leaves its load balancer busy for
+    `busy_after_write`, so one load balancer takes (writes on it) x that. A single invocation also
+    needs, one after the other: the Auto Scaling check of the claim (DescribeAutoScalingInstances),
+    DescribeInstances, then DescribeLBListeners (it needs the instance's IP), each write on the busiest
+    load balancer (a round trip each, the busy time between them), the verification read and
+    CompleteLifecycleAction: 5 round trips + k writes' round trips + (k - 1) busy times."""
     tasks = tasks_per_lb(shape, invocations, notices_per_invocation)
+    busy = busy_after_write(shape, notices_per_invocation, task_seconds)
     if invocations > 1:
-        return tasks * task_seconds
-    return 4 * latency + tasks * (task_seconds + latency)
+        return tasks * busy
+    return 5 * latency + tasks * latency + (tasks - 1) * busy

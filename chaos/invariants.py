@@ -204,12 +204,12 @@ def check(trace: Trace) -> RunResult:
         if a["result"] == "CONTINUE" and trace.after_by_instance.get(a["instanceId"]):
             fail(f"lifecycle action of {a['instanceId']} is CONTINUE but the instance is still bound at the end")
 
-    # -- 4. refused input ends in a dead letter ------------------------------------------------------
+    # -- 4. refused input ends in a dead letter (refused records of one event share one dead letter) ------------------------------------------------------
     for r in records:
         if r.malformed is None:
             continue
         if any(env and (r.dead_reason is None or env.get("reason") == r.dead_reason)
-               and _same_payload(env.get("original"), r.malformed) for _, env in dead):
+               and any(_same_payload(o, r.malformed) for o in _originals(env)) for _, env in dead):
             continue
         if r in kept_records:
             continue
@@ -318,3 +318,8 @@ def check(trace: Trace) -> RunResult:
     })
     counts["scf_kept_events"] = len(trace.scf_kept)
     return RunResult(seed, sc.label, dict(counts), reasons, violations, trace.seconds, sc.describe(), trace.logs, outcome)
+
+
+def _originals(env: Dict[str, Any]) -> List[Any]:
+    """The payloads a dead letter carries: its own original, and each refused record's."""
+    return [env.get("original"), *[r.get("original") for r in env.get("refused") or [] if isinstance(r, dict)]]

@@ -12,7 +12,7 @@ from typing import Any, Dict, List, Tuple
 
 ROOT = Path(__file__).resolve().parent.parent
 ESTATE = ROOT / "emulator" / "estates" / "demo.json"
-API_SECRET = "demo-api-secret"
+API_SECRET = "demo-api-secret-not-for-production"
 
 
 def start_emulator() -> Tuple[subprocess.Popen, str]:

@@ -1,4 +1,5 @@
-"""Local Tencent Cloud API 3.0 emulator (CVM, CLB, ECM, AS, TDMQ) driven by the unmodified SDK.
+"""Local Tencent Cloud API 3.0 emulator (CVM, CLB, ECM, AS, TDMQ) driven by the unmodified SDK, with
+the TDMQ-for-CMQ data plane (API 2.0) on the same port.
 
     from emulator import Emulator, Knobs
     with Emulator.from_file("emulator/estates/demo.json", knobs=Knobs(task_seconds=0.05)) as emu:

@@ -27,6 +27,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--rate-limit", type=int, default=Knobs.rate_limit_per_second, help="requests/s per action; 0 = off")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--fault-actions", default="", help="comma-separated Action or service:Action names (default all)")
+    p.add_argument("--cmq-error-rate", type=float, default=0.0, help="CMQ data-plane requests answered --cmq-error-code")
+    p.add_argument("--cmq-error-code", type=int, default=Knobs.cmq_error_code)
+    p.add_argument("--cmq-empty-rate", type=float, default=0.0, help="CMQ receives answered 7000 while messages wait")
+    p.add_argument("--cmq-duplicate-rate", type=float, default=0.0, help="delivered CMQ messages that stay visible")
+    p.add_argument("--cmq-fault-actions", default="", help="comma-separated CMQ actions the cmq knobs apply to")
+    p.add_argument("--as-terminate-seconds", type=float, default=None,
+                   help="a TERMINATING scaling-group member leaves its group this long after (default: never)")
     return p.parse_args(argv)
 
 
@@ -38,6 +45,9 @@ def main(argv: list[str] | None = None) -> int:
         task_fail_rate=args.task_fail_rate, not_bound_as_failure=args.not_bound_as_failure,
         rate_limit_per_second=args.rate_limit, seed=args.seed,
         fault_actions=frozenset(a.strip() for a in args.fault_actions.split(",") if a.strip()),
+        cmq_error_rate=args.cmq_error_rate, cmq_error_code=args.cmq_error_code, cmq_empty_rate=args.cmq_empty_rate,
+        cmq_duplicate_rate=args.cmq_duplicate_rate, cmq_fault_actions=args.cmq_fault_actions,
+        as_terminate_seconds=args.as_terminate_seconds,
     )
     emu = Emulator.from_file(args.estate, knobs=knobs, host=args.host, port=args.port)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))

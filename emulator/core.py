@@ -16,6 +16,9 @@ Request pipeline (each step can end the request with an API error, HTTP 200):
 7. the action handler runs under the emulator lock, after due tasks are settled;
 8. the reply is checked against the SDK response model (a mismatch is an emulator bug, answered
    ``InternalError`` so tests notice); writes may then lose their reply (``drop_reply_rate``).
+
+A form-encoded POST carrying ``Action`` is a CMQ data-plane request instead and goes through
+:class:`emulator.cmq.dataplane.CmqDataPlane` (same port, same credentials, same queues).
 """
 from __future__ import annotations
 
@@ -26,14 +29,19 @@ import sys
 import threading
 import time
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from . import errors as E
+from . import scaling
+from .cmq.broker import Broker
+from .cmq.dataplane import CmqDataPlane
+from .cmq.wire import is_cmq_request
 from .errors import ApiError
 from .estate import Estate
 from .faults import Knobs, RateLimiter
+from .reply import Reply
 from .services import SERVICES, Ctx
 from .signing import matches, parse_authorization, signature, utc_date
 from .strict import check_request, model_class, reply_problems
@@ -64,17 +72,6 @@ class CallRecord:
     region: str = ""
 
 
-@dataclass
-class Reply:
-    """What the HTTP layer must send: ``drop`` closes the connection without any reply."""
-
-    status: int
-    body: bytes = b""
-    drop: bool = False
-    delay: float = 0.0
-    headers: dict[str, str] = field(default_factory=dict)
-
-
 class Emulator:
     """A local Tencent Cloud API 3.0 endpoint over an in-memory estate.
 
@@ -92,6 +89,9 @@ class Emulator:
         self._limiter = RateLimiter()
         self._calls: list[CallRecord] = []
         self._msg_seq = 281474976710656
+        self._broker = Broker(self._estate.queues, self._lock, self._next_msg_id)
+        self._cmq = CmqDataPlane(self._estate, self._broker, self._limiter, self._lock, lambda: self._knobs,
+                                 lambda: self._rng, self._record)
         self._server = None
         self._thread: threading.Thread | None = None
         self.host = host
@@ -200,11 +200,25 @@ class Emulator:
             return out
 
     def messages(self, queue: str) -> list[dict[str, Any]]:
+        """Messages of ``queue`` not yet deleted (nor moved to its dead-letter queue), oldest first:
+        ``{"msgId","body","delaySeconds","at","state","dequeueCount","nextVisibleTime","source"}``."""
         with self._lock:
-            q = self._estate.queues.get(queue)
-            if q is None:
-                raise KeyError(f"no queue {queue!r} in the estate")
-            return [dict(m) for m in q.messages]
+            self._queue(queue)
+            return self._broker.messages(queue, self._wall())
+
+    def queue_state(self, queue: str) -> dict[str, int]:
+        """``{"visible","inFlight","delayed"}`` message counts of ``queue``."""
+        with self._lock:
+            self._queue(queue)
+            return self._broker.counts(queue, self._wall())
+
+    def queue_states(self) -> dict[str, dict[str, int]]:
+        with self._lock:
+            return {name: self._broker.counts(name, self._wall()) for name in self._estate.queues}
+
+    def _queue(self, queue: str) -> None:
+        if queue not in self._estate.queues:
+            raise KeyError(f"no queue {queue!r} in the estate")
 
     def lifecycle_results(self) -> list[dict[str, Any]]:
         """Lifecycle actions and their outcome; ``completions`` counts CompleteLifecycleAction calls
@@ -212,6 +226,25 @@ class Emulator:
         with self._lock:
             return [{"lifecycleHookId": a.hook_id, "instanceId": a.instance_id, "token": a.token,
                      "result": a.result, "completions": a.completions} for a in self._estate.lifecycle_actions]
+
+    def scale_in(self, group_id: str, instance_ids: list[str], publish: bool = True) -> dict[str, Any]:
+        """Start a scale-in as Auto Scaling would (:func:`emulator.scaling.scale_in`): each instance goes
+        IN_TERMINATING_HOOK with a pending action per INSTANCE_TERMINATING hook of the group (fresh
+        tokens, one ActivityId) and, with ``publish``, the hook's notification goes into its queue.
+
+        Returns ``{"activityId", "groupId", "actions": [{"instanceId", "lifecycleHookId",
+        "lifecycleActionToken", "queue", "msgId", "published"}], "terminating": [ids without a hook]}``.
+        """
+        with self._lock:
+            return scaling.scale_in(self._estate, self._broker, group_id, list(instance_ids), self._wall(), publish)
+
+    def auto_scaling_instances(self, group_id: str | None = None) -> list[dict[str, Any]]:
+        """``[{"instanceId", "autoScalingGroupId", "lifeCycleState"}]`` of every group (or one)."""
+        with self._lock:
+            scaling.leave(self._estate, self._wall(), self._knobs.as_terminate_seconds)
+            return [{"instanceId": m.instance_id, "autoScalingGroupId": g.group_id, "lifeCycleState": m.state}
+                    for g in self._estate.groups.values() if group_id in (None, g.group_id)
+                    for m in g.members.values()]
 
     def lock_load_balancer(self, lb_id: str, seconds: float) -> None:
         """Simulate another party's task on ``lb_id`` for ``seconds``."""
@@ -235,6 +268,9 @@ class Emulator:
         with self._lock:
             self._settle()
             snap = self._estate.to_dict()
+            for q in snap["queues"]:
+                counts = self._broker.counts(q["name"], self._wall())
+                q.update(counts, messages=sum(counts.values()))
             snap["tasks"] = self._tasks.snapshot(self._now())
             snap["knobs"] = self._knobs.to_dict()
             snap["endpoint"] = self.endpoint
@@ -264,7 +300,10 @@ class Emulator:
 
     # ------------------------------------------------------------------ request pipeline
     def handle_api(self, method: str, path: str, query: str, headers: dict[str, str], body: bytes) -> Reply:
-        """Run one API request through the pipeline; ``headers`` keyed lower-case."""
+        """Run one request through the API 3.0 pipeline, or the CMQ data plane's when it is a
+        form-encoded CMQ request (:func:`emulator.cmq.wire.is_cmq_request`); ``headers`` keyed lower-case."""
+        if is_cmq_request(method, path, headers, body):
+            return self._cmq.handle(method, path, headers, body)
         request_id = str(uuid.uuid4())
         action = headers.get("x-tc-action", "")
         version = headers.get("x-tc-version", "")
@@ -286,7 +325,9 @@ class Emulator:
                 models = spec.models
                 check_request(model_class(models, f"{action}Request"), params)
                 self._settle()
-                ctx = Ctx(self, service, action, region, request_id, self._now())
+                ctx = Ctx(estate=self._estate, knobs=knobs, tasks=self._tasks, rng=self._rng, service=service,
+                          action=action, region=region, request_id=request_id, now=self._now(), wall=self._wall(),
+                          next_msg_id=self._next_msg_id, queues=self._broker, emu=self)
                 result = action_spec.handler(ctx, params)
                 response = dict(result)
                 response["RequestId"] = request_id
@@ -301,8 +342,9 @@ class Emulator:
             dropped = (action_spec.write and knobs.applies_to(service, action) and self._roll(knobs.drop_reply_rate))
             self._record(service, action, version, params, response, None, request_id, region, dropped)
             if dropped:
-                if knobs.drop_reply_mode == "http502":
-                    return Reply(502, b"<html><body>502 Bad Gateway</body></html>", delay=delay,
+                if knobs.drop_reply_mode in ("http502", "http502_echo"):
+                    echo = "".join(f"<br>{k}: {v}" for k, v in headers.items()) if knobs.drop_reply_mode == "http502_echo" else ""
+                    return Reply(502, f"<html><body>502 Bad Gateway{echo}</body></html>".encode(), delay=delay,
                                  headers={"Content-Type": "text/html"})
                 return Reply(0, drop=True, delay=delay)
             return Reply(200, _json({"Response": response}), delay=delay)

@@ -1,5 +1,5 @@
 """The emulated estate: credentials, instances, load balancers and their bindings, Auto Scaling
-lifecycle actions and activities, and TDMQ-CMQ queues.
+groups (members, lifecycle hooks, lifecycle actions, activities), and TDMQ-CMQ queue attributes.
 
 It is loaded from a JSON document (format in ``emulator/README.md``), validated strictly (a typo
 in an estate file should fail loudly, not produce a silently different cloud), and held in plain
@@ -170,14 +170,89 @@ class Activity:
     created_time: str = "2024-01-01T00:00:00Z"
 
 
+# LifeCycleState values (SDK autoscaling ``Instance.LifeCycleState``; facts §8.4).
+LIFE_CYCLE_STATES = frozenset({
+    "IN_SERVICE", "CREATING", "CREATION_FAILED", "TERMINATING", "TERMINATION_FAILED", "ATTACHING", "ATTACH_FAILED",
+    "DETACHING", "DETACH_FAILED", "ATTACHING_LB", "DETACHING_LB", "MODIFYING_LB", "STARTING", "START_FAILED",
+    "STOPPING", "STOP_FAILED", "STOPPED", "IN_LAUNCHING_HOOK", "IN_TERMINATING_HOOK",
+})
+HOOK_STATE = {"INSTANCE_TERMINATING": "IN_TERMINATING_HOOK", "INSTANCE_LAUNCHING": "IN_LAUNCHING_HOOK"}
+TARGET_TYPES = frozenset({"CMQ_QUEUE", "CMQ_TOPIC", "TDMQ_CMQ_QUEUE", "TDMQ_CMQ_TOPIC"})
+
+
+@dataclass
+class Member:
+    """An instance of a scaling group (SDK autoscaling ``Instance``). ``left_at`` is when a TERMINATING
+    member leaves the group (see the ``as_terminate_seconds`` knob); ``terminating_since`` is wall time."""
+
+    instance_id: str
+    group_id: str
+    state: str = "IN_SERVICE"
+    health: str = "HEALTHY"
+    protected: bool = False
+    creation_type: str = "AUTO_CREATION"
+    add_time: str = "2024-01-01T00:00:00Z"
+    instance_type: str = "S5.MEDIUM4"
+    terminating_since: float | None = None
+
+
+@dataclass
+class Hook:
+    """A lifecycle hook (SDK autoscaling ``LifecycleHook`` / ``NotificationTarget``; facts §1.2)."""
+
+    hook_id: str
+    name: str
+    group_id: str
+    transition: str = "INSTANCE_TERMINATING"
+    default_result: str = "CONTINUE"
+    heartbeat_timeout: int = 300
+    metadata: str = ""
+    target_type: str | None = None
+    queue_name: str | None = None
+    topic_name: str | None = None
+    transition_type: str = "NORMAL"
+    created_time: str = "2024-01-01T00:00:00Z"
+    declared: bool = True
+
+
+@dataclass
+class Group:
+    group_id: str
+    name: str
+    region: str
+    members: dict[str, Member] = field(default_factory=dict)
+    declared: bool = True
+
+
 @dataclass
 class Queue:
-    """A TDMQ-for-CMQ queue. Limits from ``CreateCmqQueueRequest`` (facts §3.3)."""
+    """A TDMQ-for-CMQ queue's attributes (``CreateCmqQueueRequest``; facts §3.3, §8.3). Its messages
+    live in :class:`emulator.cmq.broker.Broker`.
+
+    ``policy`` 0: a message received ``max_receive_count`` times without being deleted moves to
+    ``dead_letter_queue_name``; 1: a message not deleted ``max_time_to_live`` seconds after it was sent.
+    """
 
     name: str
     msg_retention_seconds: int = 3600
     max_msg_size: int = 1048576
-    messages: list[dict[str, Any]] = field(default_factory=list)
+    visibility_timeout: int = 30
+    polling_wait_seconds: int = 0
+    dead_letter_queue_name: str | None = None
+    policy: int = 0
+    max_receive_count: int = 0
+    max_time_to_live: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"name": self.name, "msgRetentionSeconds": self.msg_retention_seconds,
+                             "maxMsgSize": self.max_msg_size, "visibilityTimeout": self.visibility_timeout,
+                             "pollingWaitSeconds": self.polling_wait_seconds}
+        if self.dead_letter_queue_name:
+            d["deadLetterQueueName"] = self.dead_letter_queue_name
+            d["policy"] = self.policy
+            d["maxReceiveCount" if self.policy == 0 else "maxTimeToLive"] = (
+                self.max_receive_count if self.policy == 0 else self.max_time_to_live)
+        return d
 
 
 @dataclass
@@ -190,6 +265,9 @@ class Estate:
     activities: dict[str, Activity]
     queues: dict[str, Queue]
     vpc_numbers: dict[str, int]
+    groups: dict[str, Group] = field(default_factory=dict)
+    hooks: dict[str, Hook] = field(default_factory=dict)
+    app_id: str = "1251783334"
 
     # ----------------------------------------------------------------- loading
     @classmethod
@@ -217,6 +295,9 @@ class Estate:
         found.update(lb.region for lb in self.load_balancers.values() if lb.kind == "clb")
         found.update(i.region for i in self.instances.values() if i.kind == "cvm")
         return found
+
+    def member(self, instance_id: str) -> Member | None:
+        return next((g.members[instance_id] for g in self.groups.values() if instance_id in g.members), None)
 
     def iter_bindings(self) -> Iterator[tuple[LoadBalancer, Listener, str | None, Target]]:
         for lb in self.load_balancers.values():
@@ -310,15 +391,41 @@ class Estate:
                             "activityType": a.activity_type, "statusCode": a.status_code,
                             "relatedInstances": [{"instanceId": i, "instanceStatus": s} for i, s in a.related]}
                            for a in self.activities.values()],
-            "queues": [{"name": q.name, "messages": len(q.messages)} for q in self.queues.values()],
+            "queues": [q.to_dict() for q in self.queues.values()],
+            "appId": self.app_id,
+            "scalingGroups": [_group_dict(g, self) for g in self.groups.values()],
         }
+
+
+def _group_dict(g: Group, estate: Estate) -> dict[str, Any]:
+    hooks = []
+    for h in estate.hooks.values():
+        if h.group_id != g.group_id:
+            continue
+        d: dict[str, Any] = {"lifecycleHookId": h.hook_id, "lifecycleHookName": h.name,
+                             "lifecycleTransition": h.transition, "defaultResult": h.default_result,
+                             "heartbeatTimeout": h.heartbeat_timeout, "notificationMetadata": h.metadata,
+                             "lifecycleTransitionType": h.transition_type}
+        if h.target_type:
+            target = {"targetType": h.target_type}
+            target.update({"queueName": h.queue_name} if h.queue_name else {})
+            target.update({"topicName": h.topic_name} if h.topic_name else {})
+            d["notificationTarget"] = target
+        hooks.append(d)
+    return {"autoScalingGroupId": g.group_id, "name": g.name, "region": g.region,
+            # Members that are not instances of the estate were derived from lifecycleActions and are
+            # derived again on reload.
+            "instances": [{"instanceId": m.instance_id, "lifeCycleState": m.state, "healthStatus": m.health,
+                           "protectedFromScaleIn": m.protected}
+                          for m in g.members.values() if m.instance_id in estate.instances],
+            "lifecycleHooks": hooks}
 
 
 class _Loader:
     """Strict estate-document parser: unknown keys and bad values raise :class:`EstateError`."""
 
     TOP = {"region", "credentials", "instances", "ecmInstances", "loadBalancers", "ecmLoadBalancers",
-           "lifecycleActions", "activities", "queues", "vpcNumericIds", "description"}
+           "lifecycleActions", "activities", "queues", "vpcNumericIds", "description", "appId", "scalingGroups"}
 
     def __init__(self, doc: dict[str, Any]) -> None:
         self.doc = doc
@@ -366,6 +473,13 @@ class _Loader:
             q = self._queue(raw, f"queues[{i}]")
             self._unique(estate.queues, q.name, f"queues[{i}]")
             estate.queues[q.name] = q
+        for i, q in enumerate(estate.queues.values()):
+            if q.dead_letter_queue_name and q.dead_letter_queue_name not in estate.queues:
+                raise EstateError(f"queues[{i}].deadLetterQueueName: no queue {q.dead_letter_queue_name!r} in the estate")
+        estate.app_id = self._str(doc, "appId", "estate", default="1251783334")
+        for i, raw in enumerate(self._list(doc, "scalingGroups", "estate", required=False)):
+            self._group(raw, f"scalingGroups[{i}]", estate)
+        self._derive_groups(estate)
         return estate
 
     # -- pieces
@@ -533,13 +647,142 @@ class _Loader:
         )
 
     def _queue(self, raw: Any, path: str) -> Queue:
+        """A name, or an object of ``CreateCmqQueueRequest`` attributes (ranges from its docstring)."""
         if isinstance(raw, str):
             return Queue(raw)
         self._obj(raw, path)
-        self._keys(raw, {"name", "msgRetentionSeconds", "maxMsgSize"}, path)
-        return Queue(self._str(raw, "name", path), raw.get("msgRetentionSeconds", 3600), raw.get("maxMsgSize", 1048576))
+        self._keys(raw, {"name", "msgRetentionSeconds", "maxMsgSize", "visibilityTimeout", "pollingWaitSeconds",
+                         "deadLetterQueueName", "policy", "maxReceiveCount", "maxTimeToLive"}, path)
+        q = Queue(self._str(raw, "name", path),
+                  self._ranged(raw, "msgRetentionSeconds", path, 30, 43200, 3600),
+                  self._ranged(raw, "maxMsgSize", path, 1024, 1048576, 1048576),
+                  self._ranged(raw, "visibilityTimeout", path, 1, 43200, 30),
+                  self._ranged(raw, "pollingWaitSeconds", path, 0, 30, 0))
+        dlq = raw.get("deadLetterQueueName")
+        if dlq is not None:
+            q.dead_letter_queue_name = self._str(raw, "deadLetterQueueName", path)
+            q.policy = self._ranged(raw, "policy", path, 0, 1, 0)
+            if q.policy == 0:
+                q.max_receive_count = self._ranged(raw, "maxReceiveCount", path, 1, 1000, None)
+            else:
+                q.max_time_to_live = self._ranged(raw, "maxTimeToLive", path, 300, 43200, None)
+                if q.max_time_to_live >= q.msg_retention_seconds:
+                    raise EstateError(f"{path}.maxTimeToLive: must be below msgRetentionSeconds")
+        elif any(k in raw for k in ("policy", "maxReceiveCount", "maxTimeToLive")):
+            raise EstateError(f"{path}: a dead-letter policy needs deadLetterQueueName")
+        return q
+
+    def _group(self, raw: Any, path: str, estate: Estate) -> None:
+        self._obj(raw, path)
+        self._keys(raw, {"autoScalingGroupId", "name", "region", "instances", "lifecycleHooks"}, path)
+        gid = self._str(raw, "autoScalingGroupId", path)
+        self._id(gid, "asg", f"{path}.autoScalingGroupId")
+        self._unique(estate.groups, gid, path)
+        group = Group(gid, self._str(raw, "name", path, default=gid), self._str(raw, "region", path, default=estate.region))
+        estate.groups[gid] = group
+        for j, mraw in enumerate(self._list(raw, "instances", path, required=False)):
+            mpath = f"{path}.instances[{j}]"
+            self._obj(mraw, mpath)
+            self._keys(mraw, {"instanceId", "lifeCycleState", "healthStatus", "protectedFromScaleIn", "creationType",
+                              "addTime", "instanceType"}, mpath)
+            iid = self._str(mraw, "instanceId", mpath)
+            inst = estate.instances.get(iid)
+            if inst is None or inst.kind != "cvm":
+                raise EstateError(f"{mpath}.instanceId: {iid} is not a CVM instance of this estate")
+            if estate.member(iid) is not None:
+                raise EstateError(f"{mpath}.instanceId: {iid} is already a member of a scaling group")
+            state = mraw.get("lifeCycleState")
+            if state is not None and state not in LIFE_CYCLE_STATES:
+                raise EstateError(f"{mpath}.lifeCycleState: {state!r} is not one of the SDK's LifeCycleState values")
+            protected = mraw.get("protectedFromScaleIn", False)
+            if not isinstance(protected, bool):
+                raise EstateError(f"{mpath}.protectedFromScaleIn: must be a boolean")
+            group.members[iid] = Member(
+                iid, gid, state or "", self._str(mraw, "healthStatus", mpath, default="HEALTHY"), protected,
+                self._str(mraw, "creationType", mpath, default="AUTO_CREATION"),
+                self._str(mraw, "addTime", mpath, default="2024-01-01T00:00:00Z"),
+                self._str(mraw, "instanceType", mpath, default="S5.MEDIUM4"))
+        for j, hraw in enumerate(self._list(raw, "lifecycleHooks", path, required=False)):
+            hook = self._hook(hraw, f"{path}.lifecycleHooks[{j}]", gid, estate)
+            self._unique(estate.hooks, hook.hook_id, f"{path}.lifecycleHooks[{j}]")
+            estate.hooks[hook.hook_id] = hook
+
+    def _hook(self, raw: Any, path: str, gid: str, estate: Estate) -> Hook:
+        """Fields and ranges of ``CreateLifecycleHookRequest`` / ``LifecycleHook`` (facts §1.2)."""
+        self._obj(raw, path)
+        self._keys(raw, {"lifecycleHookId", "lifecycleHookName", "lifecycleTransition", "defaultResult",
+                         "heartbeatTimeout", "notificationMetadata", "notificationTarget", "lifecycleTransitionType",
+                         "createdTime"}, path)
+        hid = self._str(raw, "lifecycleHookId", path)
+        self._id(hid, "ash", f"{path}.lifecycleHookId")
+        hook = Hook(hid, self._str(raw, "lifecycleHookName", path, default=hid), gid,
+                    self._choice(raw, "lifecycleTransition", path, set(HOOK_STATE), "INSTANCE_TERMINATING"),
+                    self._choice(raw, "defaultResult", path, {"CONTINUE", "ABANDON"}, "CONTINUE"),
+                    self._ranged(raw, "heartbeatTimeout", path, 30, 7200, 300),
+                    self._str(raw, "notificationMetadata", path, default=""),
+                    transition_type=self._choice(raw, "lifecycleTransitionType", path, {"NORMAL", "EXTENSION"}, "NORMAL"),
+                    created_time=self._str(raw, "createdTime", path, default="2024-01-01T00:00:00Z"))
+        target = raw.get("notificationTarget")
+        if target is not None:
+            tpath = f"{path}.notificationTarget"
+            self._obj(target, tpath)
+            self._keys(target, {"targetType", "queueName", "topicName"}, tpath)
+            hook.target_type = self._choice(target, "targetType", tpath, set(TARGET_TYPES), None)
+            if hook.target_type.endswith("QUEUE"):
+                hook.queue_name = self._str(target, "queueName", tpath)
+                if hook.queue_name not in estate.queues:
+                    raise EstateError(f"{tpath}.queueName: no queue {hook.queue_name!r} in the estate")
+            else:
+                hook.topic_name = self._str(target, "topicName", tpath)
+        return hook
+
+    @staticmethod
+    def _derive_groups(estate: Estate) -> None:
+        """Groups, members and hooks implied by ``lifecycleActions`` where the estate does not declare them;
+        a pending action puts its instance in the hook state (IN_TERMINATING_HOOK / IN_LAUNCHING_HOOK)."""
+        for i, a in enumerate(estate.lifecycle_actions):
+            path = f"lifecycleActions[{i}]"
+            group = estate.groups.get(a.group_id)
+            if group is None:
+                group = estate.groups[a.group_id] = Group(a.group_id, a.group_id, estate.region, declared=False)
+            hook = estate.hooks.get(a.hook_id)
+            if hook is None:
+                hook = estate.hooks[a.hook_id] = Hook(a.hook_id, a.hook_id, a.group_id, a.transition, declared=False)
+            if hook.group_id != a.group_id:
+                raise EstateError(f"{path}: hook {a.hook_id} belongs to {hook.group_id}, not {a.group_id}")
+            if hook.transition != a.transition:
+                raise EstateError(f"{path}: hook {a.hook_id} is an {hook.transition} hook")
+            member = estate.member(a.instance_id)
+            if member is None:
+                member = group.members[a.instance_id] = Member(a.instance_id, a.group_id, "")
+            elif member.group_id != a.group_id:
+                raise EstateError(f"{path}: {a.instance_id} is a member of {member.group_id}, not {a.group_id}")
+        for group in estate.groups.values():
+            for m in group.members.values():
+                derived = _derived_state(estate, m.instance_id)
+                if not m.state:
+                    m.state = derived
+                elif derived in HOOK_STATE.values() and m.state != derived:
+                    raise EstateError(f"scalingGroups: {m.instance_id} has a pending lifecycle action, so its "
+                                      f"lifeCycleState is {derived}, not {m.state}")
 
     # -- primitives
+    @staticmethod
+    def _ranged(raw: dict[str, Any], key: str, path: str, low: int, high: int, default: int | None) -> int:
+        value = raw.get(key, default)
+        if value is None:
+            raise EstateError(f"{path}.{key}: required")
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+            raise EstateError(f"{path}.{key}: must be an integer in [{low}, {high}]")
+        return value
+
+    @staticmethod
+    def _choice(raw: dict[str, Any], key: str, path: str, allowed: set[str], default: str | None) -> str:
+        value = raw.get(key, default)
+        if value not in allowed:
+            raise EstateError(f"{path}.{key}: must be one of {sorted(allowed)}")
+        return value
+
     @staticmethod
     def _obj(raw: Any, path: str) -> None:
         if not isinstance(raw, dict):
@@ -595,3 +838,15 @@ class _Loader:
     def _unique(existing: dict[str, Any], key: str, path: str) -> None:
         if key in existing:
             raise EstateError(f"{path}: duplicate id {key}")
+
+
+def _derived_state(estate: Estate, instance_id: str) -> str:
+    """LifeCycleState implied by an instance's lifecycle actions: the hook state while one is pending;
+    TERMINATING once a terminating (or an abandoned launching) action is complete; else IN_SERVICE."""
+    actions = [a for a in estate.lifecycle_actions if a.instance_id == instance_id]
+    pending = [a for a in actions if a.result is None]
+    if pending:
+        return HOOK_STATE.get(pending[-1].transition, "IN_TERMINATING_HOOK")
+    if any(a.transition == "INSTANCE_TERMINATING" or a.result == "ABANDON" for a in actions):
+        return "TERMINATING"
+    return "IN_SERVICE"

@@ -10,6 +10,9 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
+from .cmq.codes import CODES as CMQ_CODES
+from .errors import ApiError
+
 
 @dataclass
 class Knobs:
@@ -20,7 +23,9 @@ class Knobs:
     * ``error_rate`` – fraction of requests answered ``InternalError`` before anything is applied.
     * ``drop_reply_rate`` – fraction of write requests that are applied and whose reply is then lost
       (``drop_reply_mode`` ``"close"``: connection closed, the SDK raises ``ClientNetworkError``;
-      ``"http502"``: HTTP 502, the SDK raises ``ServerNetworkError``).
+      ``"http502"``: HTTP 502, the SDK raises ``ServerNetworkError`` with the page as its message;
+      ``"http502_echo"``: the same with a page that echoes the request headers, ``X-TC-Token``
+      included, as some proxies' error pages do).
     * ``busy_rate`` – fraction of load-balancer writes answered "resource in operation".
     * ``task_fail_rate`` – fraction of tasks that end with status 1 (failed) and change nothing.
     * ``not_bound_as_failure`` – a target that is not bound puts its listener in ``FailListenerIdSet``
@@ -30,7 +35,39 @@ class Knobs:
     * ``seed`` – seeds the random generator (re-seeded when changed).
     * ``fault_actions`` – action names (``"BatchDeregisterTargets"``) or ``"service:Action"``
       (``"ecm:BatchDeregisterTargets"``) the random faults apply to; empty = every action.
-    * ``max_clock_skew_seconds`` – ``X-TC-Timestamp`` tolerance (SDK ``credential.py``: 300 s).
+    * ``max_clock_skew_seconds`` – ``X-TC-Timestamp`` tolerance (SDK ``credential.py``: 300 s); the CMQ
+      data plane applies it to its ``Timestamp`` parameter too.
+
+    CMQ data plane (API 2.0; the API 3.0 fault knobs above do not touch it):
+
+    * ``cmq_error_code`` / ``cmq_error_rate`` – that fraction of data-plane requests is answered with
+      that code (a documented non-zero code, default 6000 internal error) before anything is applied.
+    * ``cmq_empty_rate`` – fraction of receives answered 7000 (no message) at once, while messages wait.
+    * ``cmq_duplicate_rate`` – fraction of delivered messages that stay visible, so the next receive
+      delivers them again (with a new receipt handle; the first one then gets 4430).
+    * ``cmq_fault_actions`` – data-plane actions (``"BatchReceiveMessage"``) the three above apply to;
+      empty = all.
+    * ``cmq_rate_limit_per_second`` – per action, more → 4420; 0 = off ("QPS 5000", facts §8.3).
+
+    Auto Scaling:
+
+    * ``as_terminate_seconds`` – how long a TERMINATING member stays in its scaling group before it is
+      gone from ``DescribeAutoScalingInstances``; ``None`` (default) = it stays TERMINATING.
+
+    Replies as the SDK documents them, and refusals:
+
+    * ``task_status_null`` – ECM ``DescribeLoadBalanceTaskStatus`` answers ``Status: null`` while a task
+      runs (the SDK model: "此字段可能返回 null，表示取不到有效值").
+    * ``send_result_false`` – TDMQ ``SendCmqMsg`` answers ``Result: false`` and keeps nothing
+      (``SendCmqMsgResponse.Result``: "true表示发送成功").
+    * ``clb_batch_deregister_async`` – CLB ``BatchDeregisterTargets`` runs as a task (applied after
+      ``task_seconds``, polled with DescribeTaskStatus) instead of synchronously, the default (see clb.py).
+    * ``not_bound_rejects_call`` – a CLB/ECM ``BatchDeregisterTargets`` naming a target that is not bound
+      is refused whole with ``InvalidParameter`` and changes nothing (tencent-facts §9.4).
+    * ``refuse_ids`` – instance ids, IPs or load balancer ids that a read naming them (CVM/ECM
+      DescribeInstances, CLB DescribeLBListeners, ECM DescribeLoadBalancers/DescribeTargets) is refused
+      for, as a CAM policy denying one resource would: ``UnauthorizedOperation`` (cvm, clb
+      errorcodes.py), ``AuthFailure.UnauthorizedOperation`` (ecm errorcodes.py).
     """
 
     task_seconds: float = 0.05
@@ -45,9 +82,23 @@ class Knobs:
     seed: int | None = 0
     fault_actions: frozenset[str] = field(default_factory=frozenset)
     max_clock_skew_seconds: int = 300
+    cmq_error_code: int = 6000
+    cmq_error_rate: float = 0.0
+    cmq_empty_rate: float = 0.0
+    cmq_duplicate_rate: float = 0.0
+    cmq_fault_actions: frozenset[str] = field(default_factory=frozenset)
+    cmq_rate_limit_per_second: int = 5000
+    as_terminate_seconds: float | None = None
+    task_status_null: bool = False
+    send_result_false: bool = False
+    clb_batch_deregister_async: bool = False
+    not_bound_rejects_call: bool = False
+    refuse_ids: frozenset[str] = field(default_factory=frozenset)
 
     def __post_init__(self) -> None:
         self.fault_actions = frozenset(self.fault_actions or ())
+        self.cmq_fault_actions = frozenset(_as_iterable(self.cmq_fault_actions))
+        self.refuse_ids = frozenset(_as_iterable(self.refuse_ids))
         self.validate()
 
     def validate(self) -> None:
@@ -60,8 +111,21 @@ class Knobs:
                 raise ValueError(f"knob {name} must be >= 0")
         if int(self.rate_limit_per_second) < 0:
             raise ValueError("knob rate_limit_per_second must be >= 0")
-        if self.drop_reply_mode not in ("close", "http502"):
-            raise ValueError("knob drop_reply_mode must be 'close' or 'http502'")
+        if self.drop_reply_mode not in ("close", "http502", "http502_echo"):
+            raise ValueError("knob drop_reply_mode must be 'close', 'http502' or 'http502_echo'")
+        self._validate_cmq_and_as()
+
+    def _validate_cmq_and_as(self) -> None:
+        for name in ("cmq_error_rate", "cmq_empty_rate", "cmq_duplicate_rate"):
+            value = getattr(self, name)
+            if not 0.0 <= float(value) <= 1.0:
+                raise ValueError(f"knob {name} must be within [0, 1], got {value!r}")
+        if self.cmq_error_code not in CMQ_CODES or self.cmq_error_code == 0:
+            raise ValueError(f"knob cmq_error_code must be a documented non-zero CMQ code: {sorted(CMQ_CODES - {0})}")
+        if int(self.cmq_rate_limit_per_second) < 0:
+            raise ValueError("knob cmq_rate_limit_per_second must be >= 0")
+        if self.as_terminate_seconds is not None and float(self.as_terminate_seconds) < 0:
+            raise ValueError("knob as_terminate_seconds must be >= 0 or None")
 
     def applies_to(self, service: str, action: str) -> bool:
         """Whether random faults are enabled for this call."""
@@ -73,14 +137,38 @@ class Knobs:
         unknown = set(changes) - names
         if unknown:
             raise ValueError(f"unknown knob(s): {', '.join(sorted(unknown))}")
-        if "fault_actions" in changes:
-            changes["fault_actions"] = frozenset(_as_iterable(changes["fault_actions"]))
+        for name in ("fault_actions", "cmq_fault_actions", "refuse_ids"):
+            if name in changes:
+                changes[name] = frozenset(_as_iterable(changes[name]))
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         data["fault_actions"] = sorted(self.fault_actions)
+        data["cmq_fault_actions"] = sorted(self.cmq_fault_actions)
+        data["refuse_ids"] = sorted(self.refuse_ids)
         return data
+
+
+def refused_value(knobs: Knobs, params: Any) -> str | None:
+    """The first value of ``knobs.refuse_ids`` named anywhere in ``params`` (strings, nested)."""
+    if not knobs.refuse_ids:
+        return None
+    if isinstance(params, str):
+        return params if params in knobs.refuse_ids else None
+    values = params.values() if isinstance(params, dict) else params if isinstance(params, list) else ()
+    for value in values:
+        hit = refused_value(knobs, value)
+        if hit is not None:
+            return hit
+    return None
+
+
+def deny(knobs: Knobs, params: Any, code: str) -> None:
+    """Knob ``refuse_ids``: a read naming a resource a CAM policy denies is refused with ``code``."""
+    value = refused_value(knobs, params)
+    if value is not None:
+        raise ApiError(code, f"You are not authorized to access resource {value} (emulated CAM denial).")
 
 
 def _as_iterable(value: Any) -> Iterable[str]:

@@ -1,12 +1,17 @@
 """HTTP layer: one loopback port for every service, plus unsigned admin endpoints.
 
-* ``POST /`` — Tencent Cloud API 3.0 requests (see :meth:`emulator.core.Emulator.handle_api`).
+* ``POST /`` — Tencent Cloud API 3.0 requests, handed to :meth:`App.handle_api` (the emulator, seen
+  through the :class:`App` protocol so that this module never imports the core).
   Replies are HTTP 200 with ``Content-Type: application/json`` exactly: the SDK only looks for
   ``Response.Error`` when the header is exactly ``application/json`` or ``text/plain``
   (``abstract_client._check_error``; facts §7).
+* ``POST /`` or ``/v2/index.php`` with a form body holding ``Action`` — the CMQ data plane (API 2.0;
+  :mod:`emulator.cmq.dataplane`), told apart from API 3.0 by the emulator.
 * ``GET /_emulator/state``, ``GET /_emulator/calls``, ``GET /_emulator/messages?queue=NAME``,
+  ``GET /_emulator/queues`` (visible / in-flight / delayed counts per queue),
   ``GET /_emulator/bindings?target=ID_OR_IP``, ``GET /_emulator/tasks``, ``GET/POST /_emulator/knobs``
-  (JSON object of knob values), ``POST /_emulator/lock`` (``{"loadBalancerId", "seconds"}``) —
+  (JSON object of knob values), ``POST /_emulator/lock`` (``{"loadBalancerId", "seconds"}``),
+  ``POST /_emulator/scale-in`` (``{"groupId", "instanceIds", "publish"}``) —
   for other processes (demo, operators' scripts). Loopback clients only.
 """
 from __future__ import annotations
@@ -15,13 +20,40 @@ import ipaddress
 import json
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .core import Emulator
+from .faults import Knobs
+from .reply import Reply
 
 ADMIN_PREFIX = "/_emulator/"
+
+
+class App(Protocol):
+    """What the HTTP layer needs from the emulator: one request pipeline and the admin reads/writes."""
+
+    @property
+    def knobs(self) -> Knobs: ...
+
+    def handle_api(self, method: str, path: str, query: str, headers: dict[str, str], body: bytes) -> Reply: ...
+
+    def state(self) -> dict[str, Any]: ...
+
+    def calls_as_dicts(self) -> list[dict[str, Any]]: ...
+
+    def tasks(self) -> list[dict[str, Any]]: ...
+
+    def messages(self, queue: str) -> list[dict[str, Any]]: ...
+
+    def queue_states(self) -> dict[str, dict[str, int]]: ...
+
+    def scale_in(self, group_id: str, instance_ids: list[str], publish: bool = True) -> dict[str, Any]: ...
+
+    def bindings(self, instance_or_ip: str) -> list[dict[str, Any]]: ...
+
+    def set_knobs(self, **changes: Any) -> Knobs: ...
+
+    def lock_load_balancer(self, lb_id: str, seconds: float) -> None: ...
 
 
 class EmulatorHTTPServer(ThreadingHTTPServer):
@@ -29,7 +61,7 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
     allow_reuse_address = True
     # The default backlog of 5 reset connections under 40 concurrent invocations; the real API does not.
     request_queue_size = 128
-    emulator: "Emulator"
+    emulator: App
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -86,6 +118,8 @@ class Handler(BaseHTTPRequestHandler):
                 self._reply_json(200, emu.tasks())
             elif method == "GET" and name == "messages":
                 self._reply_json(200, emu.messages(_one(query, "queue")))
+            elif method == "GET" and name == "queues":
+                self._reply_json(200, emu.queue_states())
             elif method == "GET" and name == "bindings":
                 self._reply_json(200, emu.bindings(_one(query, "target")))
             elif method == "GET" and name == "knobs":
@@ -95,6 +129,12 @@ class Handler(BaseHTTPRequestHandler):
                 if not isinstance(changes, dict):
                     raise ValueError("knobs body must be a JSON object")
                 self._reply_json(200, emu.set_knobs(**changes).to_dict())
+            elif method == "POST" and name == "scale-in":
+                req = json.loads(body or b"{}")
+                ids = req["instanceIds"]
+                if not isinstance(ids, list) or not isinstance(req.get("publish", True), bool):
+                    raise ValueError("instanceIds must be a list and publish a boolean")
+                self._reply_json(200, emu.scale_in(req["groupId"], ids, req.get("publish", True)))
             elif method == "POST" and name == "lock":
                 req = json.loads(body or b"{}")
                 emu.lock_load_balancer(req["loadBalancerId"], float(req["seconds"]))
@@ -115,7 +155,7 @@ def _one(query: dict[str, list[str]], name: str) -> str:
     return values[0]
 
 
-def make_server(emulator: "Emulator", host: str, port: int) -> EmulatorHTTPServer:
+def make_server(emulator: App, host: str, port: int) -> EmulatorHTTPServer:
     if not ipaddress.ip_address(host).is_loopback:
         raise ValueError("the emulator binds loopback addresses only")
     server = EmulatorHTTPServer((host, port), Handler)

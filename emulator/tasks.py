@@ -3,7 +3,8 @@
 CLB writes are asynchronous: the reply's ``RequestId`` is the task id polled with
 ``DescribeTaskStatus`` (0 success, 1 failed, 2 running) — facts §5.5/§5.6, and the bk-bcs ingress
 controller polls ``DescribeTaskStatus(TaskId=RequestId)`` after Batch(De)RegisterTargets (facts §5.4).
-ECM mirrors this with ``DescribeLoadBalanceTaskStatus`` (facts §6).
+ECM mirrors this with ``DescribeLoadBalanceTaskStatus`` (facts §6). CLB BatchDeregisterTargets is
+the exception: synchronous by default (facts §9.2; ``services/clb.py``).
 
 No background thread: :meth:`TaskBoard.settle` is called (under the emulator lock) before every
 request and every Python-API read, and applies every task whose end time has passed, oldest first.

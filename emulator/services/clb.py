@@ -11,6 +11,14 @@ Behaviour sources (facts = /work/shared/reference/tencent-facts.md):
 * facts §5.4 BatchDeregisterTargets: ≤ 500 targets; ``BatchTarget`` needs exactly one of
   ``InstanceId`` (primary NIC primary IP) / ``EniIp``; ``LocationId`` required for L7; partial failure
   per listener in ``FailListenerIdSet`` + ``Message`` ("Listener lbl-xxxx not exists.").
+  Synchronous (facts §9.2): tkestack/tke-extend-network-controller removed its DescribeTaskStatus wait
+  after it ("这两个接口是同步的，返回即代表操作完成", commit be29546; "BatchRegisterTargets 接口为同步任务",
+  b51cf5d), and the SDK docstring lacks the "本接口为异步接口" that DeregisterTargets and
+  BatchModifyTargetWeight carry. So the change is applied before the reply; the reply's RequestId
+  still answers DescribeTaskStatus (status 0), as bk-bcs polls it. The same project found the load
+  balancer still busy right after a large batch ("批量 500 后单次操作在 CLB 上执行时间长 ... 撞上 CLB
+  desState 未恢复窗口", CHANGELOG v2.5.1): the load balancer stays locked for ``task_seconds`` × n/500
+  after a batch of n targets. Knob ``clb_batch_deregister_async`` restores the task behaviour.
 * facts §5.5 DeregisterTargets: ``Targets`` ≤ 20; ``Port`` required; L7 needs ``LocationId`` or
   ``Domain`` + ``Url``; asynchronous. facts §5.9 / ``BatchModifyTargetWeightRequest`` docstring:
   ``ModifyList`` ≤ 100 items, ≤ 50 targets each, ≤ 500 in total; ``Target.Weight`` overrides the
@@ -31,6 +39,7 @@ from typing import Any
 
 from ..errors import INVALID_PARAMETER, INVALID_PARAMETER_VALUE, UNSUPPORTED_OPERATION, ApiError, missing
 from ..estate import Estate, Instance, Listener, LoadBalancer, Rule, Target
+from ..faults import deny
 from .common import ActionSpec, Ctx, ServiceSpec, check_count, filters, page, require
 
 RESOURCE_IN_OPERATING = "FailedOperation.ResourceInOperating"
@@ -42,6 +51,7 @@ DUPLICATE = "InvalidParameterValue.Duplicate"
 LENGTH = "InvalidParameterValue.Length"
 RANGE = "InvalidParameterValue.Range"
 INVALID_FILTER = "InvalidParameterValue.InvalidFilter"
+UNAUTHORIZED = "UnauthorizedOperation"  # clb errorcodes.py
 
 
 # --------------------------------------------------------------------------- lookups
@@ -117,6 +127,7 @@ def pick_rule(listener: Listener, location_id: str | None, domain: str | None, u
 
 # --------------------------------------------------------------------------- reads
 def describe_lb_listeners(ctx: Ctx, params: dict) -> dict:
+    deny(ctx.knobs, params, UNAUTHORIZED)
     backends = require(params, "Backends")
     wanted: set[tuple[str, str]] = set()
     for i, b in enumerate(backends):
@@ -263,8 +274,25 @@ def batch_deregister_targets(ctx: Ctx, params: dict) -> dict:
     entries = parse_batch_targets(ctx.estate, items, with_location=True)
     failed, messages, ops = plan_batch_deregister(ctx, lb, entries)
     ctx.ensure_writable(lb, RESOURCE_IN_OPERATING)
-    ctx.start_task(lb.lb_id, ops)
+    if ctx.knobs.clb_batch_deregister_async:
+        ctx.start_task(lb.lb_id, ops)
+    else:
+        apply_now(ctx, lb.lb_id, ops, len(items))
     return {"FailListenerIdSet": failed, "Message": " ".join(messages)}
+
+
+def apply_now(ctx: Ctx, lb_id: str, ops: list, targets: int) -> None:
+    """A synchronous write: applied before the reply, recorded as a finished task (DescribeTaskStatus
+    answers 0 for its RequestId), and the load balancer busy for a while after a large batch."""
+    task = ctx.start_task(lb_id, ops)
+    task.fail, task.message, task.ends_at = False, "", ctx.now
+    ctx.emu._tasks.settle(ctx.now)
+    ctx.emu._tasks.lock(lb_id, ctx.knobs.task_seconds * min(targets, 500) / 500, ctx.now)
+
+
+def not_bound(label: str, port: int, lid: str) -> ApiError:
+    """``not_bound_rejects_call``: the whole call is refused, as the terraform provider expects (facts §9.4)."""
+    return ApiError(INVALID_PARAMETER, f"Target {label}:{port} is not bound to listener {lid}.")
 
 
 def parse_batch_targets(estate: Estate, items: list[dict], *, with_location: bool, kind: str = "cvm") -> list[dict]:
@@ -309,6 +337,8 @@ def plan_batch_deregister(ctx: Ctx, lb: LoadBalancer, entries: list[dict]) -> tu
         targets = rule.targets if rule else listener.targets
         target = find_target(targets, e["ip"], e["port"], e["instance"])
         if target is None:
+            if ctx.knobs.not_bound_rejects_call:
+                raise not_bound(e["label"], e["port"], lid)
             if ctx.knobs.not_bound_as_failure:
                 failed.append(lid)
                 messages.append(f"Target {e['label']}:{e['port']} is not bound to listener {lid}.")

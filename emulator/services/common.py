@@ -1,14 +1,22 @@
-"""Shared plumbing for the service modules: the per-call context and parameter helpers."""
+"""Shared plumbing for the service modules: the per-call context and parameter helpers.
+
+A service module sees the emulator only through :class:`Ctx`, which carries explicit objects (the
+estate, the knobs, the task board, the random generator, the queue broker) and the call's identity.
+Nothing here knows the :class:`~emulator.core.Emulator`, so imports run one way:
+core → services → common → (estate, tasks, faults, cmq.broker).
+"""
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 from ..errors import INVALID_PARAMETER_VALUE, ApiError, missing
-from ..tasks import Op, Task
+from ..faults import Knobs
+from ..tasks import Op, Task, TaskBoard
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..core import Emulator
+    from ..cmq.broker import Broker
     from ..estate import Estate, LoadBalancer
 
 
@@ -37,39 +45,61 @@ class ServiceSpec:
     region_required: bool = True
 
 
+class EmulatorView(Protocol):
+    """The emulator as ``ctx.emu`` shows it, for code outside the handlers that observes calls
+    (``chaos/runner.py`` keys observers by ``id(ctx.emu)`` and reads ``ctx.emu.bindings``).
+
+    ``_tasks`` is still read by clb.py and ecm.py (``ctx.emu._tasks.get``); new code uses ``ctx.tasks``.
+    """
+
+    _tasks: TaskBoard
+
+    def bindings(self, instance_or_ip: str) -> list[dict[str, Any]]: ...
+
+
+@dataclass
 class Ctx:
-    """What an action handler may use: the estate, knobs, randomness, tasks, and call identity."""
+    """What an action handler may use: the estate, knobs, randomness, tasks, and the call's identity.
 
-    def __init__(self, emu: "Emulator", service: str, action: str, region: str, request_id: str, now: float) -> None:
-        self.emu = emu
-        self.service = service
-        self.action = action
-        self.region = region
-        self.request_id = request_id
-        self.now = now
+    ``now`` is the monotonic clock (tasks, locks), ``wall`` Unix time (timestamps in replies).
+    """
 
-    @property
-    def estate(self) -> "Estate":
-        return self.emu._estate
+    estate: "Estate"
+    knobs: Knobs
+    tasks: TaskBoard
+    rng: random.Random
+    service: str
+    action: str
+    region: str
+    request_id: str
+    now: float
+    wall: float
+    next_msg_id: Callable[[], int]
+    queues: "Broker"
+    emu: EmulatorView
 
-    @property
-    def knobs(self):
-        return self.emu._knobs
+    def roll(self, rate: float) -> bool:
+        """A random event of probability ``rate``, drawn from the emulator's one seeded generator."""
+        return rate > 0 and self.rng.random() < rate
+
+    def faulty(self, rate: float) -> bool:
+        """:meth:`roll`, limited to the actions named by the ``fault_actions`` knob."""
+        return self.knobs.applies_to(self.service, self.action) and self.roll(rate)
 
     def ensure_writable(self, lb: "LoadBalancer", busy_code: str) -> None:
         """Refuse a write to a load balancer that is running a task (or, by ``busy_rate``, pretend it is)."""
         message = f"LoadBalancer {lb.lb_id} is in operation, please try again later."
-        if self.emu._tasks.busy(lb.lb_id, self.now):
+        if self.tasks.busy(lb.lb_id, self.now):
             raise ApiError(busy_code, message)
-        if self.knobs.applies_to(self.service, self.action) and self.emu._roll(self.knobs.busy_rate):
+        if self.faulty(self.knobs.busy_rate):
             raise ApiError(busy_code, message)
 
     def start_task(self, lb_id: str, ops: list[Op]) -> Task:
         """Start the task named by this call's RequestId; ``ops`` run when it ends."""
-        fail = self.knobs.applies_to(self.service, self.action) and self.emu._roll(self.knobs.task_fail_rate)
+        fail = self.faulty(self.knobs.task_fail_rate)
         task = Task(self.request_id, self.service, self.action, lb_id, self.now, self.now + self.knobs.task_seconds,
                     ops, fail=fail, message="Task failed (emulated task_fail_rate)." if fail else "")
-        return self.emu._tasks.start(task)
+        return self.tasks.start(task)
 
 
 def require(params: dict[str, Any], name: str, prefix: str = "") -> Any:

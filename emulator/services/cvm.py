@@ -10,12 +10,15 @@ Behaviour sources:
   ``InvalidFilterValue.LimitExceeded``, ``InvalidParameter``, ``InvalidParameterValue.LimitExceeded``,
   ... and notably **no** ``InvalidInstanceId.NotFound`` (which the neighbouring actions such as
   DescribeInstancesModification do list). So a well-formed id that does not exist is simply absent
-  from ``InstanceSet`` (TotalCount 0), while a malformed one is ``InvalidInstanceId.Malformed``.
+  from ``InstanceSet`` (TotalCount 0), while a malformed one is ``InvalidInstanceId.Malformed``
+  (cvm errorcodes.py: "指定的实例`ID`格式错误"). Ids are checked with ``fullmatch``: ``ID_RE``'s ``$``
+  would let ``"ins-xxxxxxxx\n"`` through.
 """
 from __future__ import annotations
 
 from ..errors import INVALID_PARAMETER, ApiError
 from ..estate import ID_RE, Instance
+from ..faults import deny
 from .common import ActionSpec, Ctx, ServiceSpec, check_count, filters, page
 
 INVALID_FILTER = "InvalidFilter"  # cvm errorcodes.py: 无效的过滤器
@@ -24,21 +27,23 @@ INVALID_INSTANCE_ID_MALFORMED = "InvalidInstanceId.Malformed"  # cvm errorcodes.
 INVALID_PARAMETER_VALUE_LIMIT = "InvalidParameterValue.LimitExceeded"  # cvm errorcodes.py: 参数值数量超过限制
 
 SUPPORTED_FILTERS = {"instance-id", "private-ip-address", "vpc-id", "instance-state", "subnet-id", "instance-name", "zone"}
+UNAUTHORIZED = "UnauthorizedOperation"  # cvm errorcodes.py
 
 
 def describe_instances(ctx: Ctx, params: dict) -> dict:
+    deny(ctx.knobs, params, UNAUTHORIZED)
     ids = params.get("InstanceIds")
     if ids is not None and params.get("Filters") is not None:
         raise ApiError(INVALID_PARAMETER, "The parameters `InstanceIds` and `Filters` cannot be specified at the same time.")
     check_count(ids, 100, "InstanceIds", INVALID_PARAMETER_VALUE_LIMIT)
     for iid in ids or []:
-        if not ID_RE["ins"].match(iid):
+        if not ID_RE["ins"].fullmatch(iid):
             raise ApiError(INVALID_INSTANCE_ID_MALFORMED, f"The instance ID `{iid}` is malformed.")
     check_count(params.get("Filters"), 10, "Filters", INVALID_FILTER_VALUE_LIMIT)
     wanted = filters(params, SUPPORTED_FILTERS, invalid_code=INVALID_FILTER, values_limit=5,
                      values_code=INVALID_FILTER_VALUE_LIMIT)
     for iid in wanted.get("instance-id", []):
-        if not ID_RE["ins"].match(iid):
+        if not ID_RE["ins"].fullmatch(iid):
             raise ApiError(INVALID_INSTANCE_ID_MALFORMED, f"The instance ID `{iid}` is malformed.")
 
     found = [i for i in ctx.estate.instances.values() if i.kind == "cvm" and i.region == ctx.region]

@@ -12,7 +12,9 @@ Behaviour sources:
 * ecm ``errorcodes.py``: ``InvalidParameter.LBIdNotFound``, ``InvalidParameter.ListenerIdNotFound``,
   ``InvalidParameterValue.Length``, ``InvalidParameterValue.Duplicate``,
   ``InvalidParameterValue.InvalidFilter``, ``InvalidParameterValue.LimitExceeded``,
-  ``InvalidParameterValue.TaskNotFound`` (无法找到任务), ``InvalidParameterValue.InvalidEcmRegion``.
+  ``InvalidParameterValue.TaskNotFound`` (无法找到任务), ``InvalidParameterValue.InvalidEcmRegion``,
+  ``InvalidParameterValue.InvalidInstanceID`` (实例ID不合法), given here for a malformed ``instance-id``
+  filter value (which code the live service gives for it is UNCONFIRMED).
   There is no ``FailedOperation.ResourceInOperating`` in ECM's list; the closest documented code for
   "another task is running on this resource" is ``FailedOperation.OperationConflict``
   (其他操作正在运行，无法进行当前操作), used for the lock. UNCONFIRMED against the live service.
@@ -23,8 +25,9 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import ApiError
-from ..estate import Instance, LoadBalancer, Target
-from .clb import find_target, parse_batch_targets
+from ..estate import ID_RE, Instance, LoadBalancer, Target
+from .clb import find_target, not_bound, parse_batch_targets
+from ..faults import deny
 from .common import ActionSpec, Ctx, ServiceSpec, check_count, filters, page, require
 
 OPERATION_CONFLICT = "FailedOperation.OperationConflict"
@@ -36,12 +39,18 @@ FILTER_LIMIT = "InvalidParameterValue.FilterLimitExceeded"
 RANGE = "InvalidParameterValue.Range"
 TASK_NOT_FOUND = "InvalidParameterValue.TaskNotFound"
 INVALID_ECM_REGION = "InvalidParameterValue.InvalidEcmRegion"
+INVALID_INSTANCE_ID = "InvalidParameterValue.InvalidInstanceID"  # ecm errorcodes.py: 实例ID不合法
 
 INSTANCE_FILTERS = {"instance-id", "ip-address", "vpc-id", "instance-state", "instance-name", "subnet-id"}
+UNAUTHORIZED = "AuthFailure.UnauthorizedOperation"  # ecm errorcodes.py
 
 
 def describe_instances(ctx: Ctx, params: dict) -> dict:
+    deny(ctx.knobs, params, UNAUTHORIZED)
     wanted = filters(params, INSTANCE_FILTERS, invalid_code=INVALID_FILTER, values_limit=5, values_code=FILTER_LIMIT)
+    for iid in wanted.get("instance-id", []):
+        if not ID_RE["ein"].fullmatch(iid):
+            raise ApiError(INVALID_INSTANCE_ID, f"The instance ID `{iid}` is malformed.")
     found = [i for i in ctx.estate.instances.values() if i.kind == "ecm"]
     checks = {
         "instance-id": lambda i, v: i.instance_id in v,
@@ -77,6 +86,7 @@ def ecm_lb(ctx: Ctx, lb_id: str) -> LoadBalancer:
 
 
 def describe_load_balancers(ctx: Ctx, params: dict) -> dict:
+    deny(ctx.knobs, params, UNAUTHORIZED)
     estate = ctx.estate
     region = params.get("EcmRegion")
     known = {lb.region for lb in estate.load_balancers.values() if lb.kind == "ecm"}
@@ -120,6 +130,7 @@ def _backend(ctx: Ctx, t: Target) -> dict:
 def describe_targets(ctx: Ctx, params: dict) -> dict:
     """``Protocol`` is typed int in the SDK and no mapping to TCP/UDP is documented: it is accepted
     and ignored (not faithful, see README)."""
+    deny(ctx.knobs, params, UNAUTHORIZED)
     lb = ecm_lb(ctx, require(params, "LoadBalancerId"))
     ids = params.get("ListenerIds")
     for lid in ids or []:
@@ -151,6 +162,8 @@ def batch_deregister_targets(ctx: Ctx, params: dict) -> dict:
             continue
         listener = lb.listener(lid)
         target = find_target(listener.targets, e["ip"], e["port"], e["instance"]) if listener else None
+        if listener is not None and target is None and ctx.knobs.not_bound_rejects_call:
+            raise not_bound(e["label"], e["port"], lid)
         if listener is None or (target is None and ctx.knobs.not_bound_as_failure):
             failed.append(lid)
             ops_by_listener.pop(lid, None)
@@ -168,7 +181,8 @@ def describe_load_balance_task_status(ctx: Ctx, params: dict) -> dict:
     task = ctx.emu._tasks.get(task_id)
     if task is None or task.service != "ecm":
         raise ApiError(TASK_NOT_FOUND, f"Task {task_id} not found.")
-    return {"Status": task.status()}
+    status = task.status()
+    return {"Status": None if status == 2 and ctx.knobs.task_status_null else status}
 
 
 SERVICE = ServiceSpec(

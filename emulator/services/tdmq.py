@@ -7,6 +7,8 @@ Behaviour sources:
 * Error list of SendCmqMsg in the Go SDK (``tencentcloud/tdmq/v20200217/client.go``):
   ``FailedOperation`` and ``ResourceNotFound`` only → an unknown queue is ``ResourceNotFound``;
   a delay or size beyond the queue's limits is reported as ``InvalidParameterValue`` (common code).
+* The message goes into the same queue that the CMQ data plane (:mod:`emulator.cmq`) reads, hidden
+  for ``DelaySeconds``.
 """
 from __future__ import annotations
 
@@ -29,9 +31,10 @@ def send_cmq_msg(ctx: Ctx, params: dict) -> dict:
     size = len(content.encode("utf-8"))
     if size > queue.max_msg_size:
         raise ApiError(INVALID_PARAMETER_VALUE, f"Message size {size} exceeds the queue limit {queue.max_msg_size}.")
-    msg_id = str(ctx.emu._next_msg_id())
-    queue.messages.append({"msgId": msg_id, "body": content, "delaySeconds": delay, "at": ctx.emu._wall()})
-    return {"Result": True, "MsgId": msg_id}
+    if ctx.knobs.send_result_false:
+        return {"Result": False, "MsgId": ""}
+    msg = ctx.queues.send(name, content, delay, ctx.wall, "SendCmqMsg")
+    return {"Result": True, "MsgId": msg.msg_id}
 
 
 SERVICE = ServiceSpec(

@@ -13,7 +13,7 @@ from .cloud.errors import CloudError
 from .cloud.session import CloudSession
 from .log import decision
 from .model import Batch, BatchResult, Binding, Cloud, CloudFailure
-from .plan import deregister_target, zero_weight_list
+from .plan import deregister_target, zero_weight_calls
 
 
 def _task_failure(action: str, status: int, message: str, task_id: str) -> CloudFailure:
@@ -30,7 +30,7 @@ def unbind(session: CloudSession, batch: Batch) -> BatchResult:
     action = f"{batch.cloud.value}:BatchDeregisterTargets"
     try:
         failed_listeners, message, task_id = api.batch_deregister(session, batch.region, batch.load_balancer_id, targets)
-        status, task_message = api.wait_for_task(session, task_id, batch.region)
+        status, task_message = (0, "") if api.DEREGISTER_IS_SYNCHRONOUS else api.wait_for_task(session, task_id, batch.region)
     except CloudError as exc:
         return BatchResult(batch, failed=batch.bindings, failure=exc.failure)
     failed = tuple(b for b in batch.bindings if b.listener_id in set(failed_listeners))
@@ -43,17 +43,22 @@ def unbind(session: CloudSession, batch: Batch) -> BatchResult:
 
 
 def zero_weights(session: CloudSession, batch: Batch) -> BatchResult:
-    """Graceful drain, step one: weight 0 on every binding, so new connections stop arriving."""
+    """Graceful drain, step one: weight 0 on every binding, so new connections stop arriving; as many
+    calls as the ModifyList limits need (`plan.zero_weight_calls`), one after another."""
     from .cloud import clb
 
-    try:
-        task_id = clb.batch_modify_weight(session, batch.region, batch.load_balancer_id, zero_weight_list(batch.bindings))
-        status, message = clb.wait_for_task(session, task_id, batch.region)
-    except CloudError as exc:
-        return BatchResult(batch, failed=batch.bindings, failure=exc.failure)
-    if status != 0:
-        return BatchResult(batch, failed=batch.bindings, failure=_task_failure("clb:BatchModifyTargetWeight", status, message, task_id), request_ids=(task_id,))
-    return BatchResult(batch, request_ids=(task_id,))
+    task_ids: List[str] = []
+    for modify_list in zero_weight_calls(batch.bindings):
+        try:
+            task_id = clb.batch_modify_weight(session, batch.region, batch.load_balancer_id, modify_list)
+            status, message = clb.wait_for_task(session, task_id, batch.region)
+        except CloudError as exc:
+            return BatchResult(batch, failed=batch.bindings, failure=exc.failure, request_ids=tuple(task_ids))
+        task_ids.append(task_id)
+        if status != 0:
+            failure = _task_failure("clb:BatchModifyTargetWeight", status, message, task_id)
+            return BatchResult(batch, failed=batch.bindings, failure=failure, request_ids=tuple(task_ids))
+    return BatchResult(batch, request_ids=tuple(task_ids))
 
 
 def run_per_load_balancer(

@@ -178,4 +178,5 @@ class Settings:
             poll_seconds=_number(env, p + "POLL_SECONDS", 3.0, 0, 30),
             groups=groups,
             max_instances_per_pass=int(_number(env, p + "MAX_INSTANCES_PER_PASS", 100, 1, 100)),
+            api_clock_skew_seconds=int(_number(env, p + "API_CLOCK_SKEW", 300, 1, 900)),
         )

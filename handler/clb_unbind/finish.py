@@ -16,10 +16,15 @@ from .cloud.errors import CloudError, is_permanent
 from .config import Settings
 from .log import decision
 from .model import ActivityRef, CloudFailure, InstanceOutcome, Notice, Record, RecordFailure, Status
-from .triggers.envelopes import DeadLetterEnvelope, RetryEnvelope, utc_now_iso
+from .triggers.envelopes import MAX_MESSAGE_BYTES, DeadLetterEnvelope, EnvelopeRefusal, RetryEnvelope, utc_now_iso
 
 class UnfinishedWork(Exception):
     """Raised after every record was handled, when some work could not be queued anywhere."""
+
+    def __init__(self, message: str) -> None:
+        from .scrub import scrub
+
+        super().__init__(scrub(message))  # SCF logs and keeps the text: no secret in it
 
 
 @dataclass
@@ -27,10 +32,13 @@ class RecordReport:
     record_id: str
     source: str
     status: str
-    """done | ignored | retry_queued | dead_lettered | failed"""
+    """done | ignored | refused | retry_queued | dead_lettered | failed (several joined by `+`)"""
     reason: Optional[str] = None
     outcomes: List[InstanceOutcome] = field(default_factory=list)
     message_id: Optional[str] = None
+    settled: bool = True
+    """Whether the record's work has an end (done, ignored, queued or dead-lettered): only then may the
+    message that carried it be deleted, or an HTTP caller be told it is taken care of."""
 
     def to_dict(self) -> Dict[str, Any]:
         return {
@@ -41,6 +49,17 @@ class RecordReport:
             "messageId": self.message_id,
             "instances": [outcome_dict(o) for o in self.outcomes],
         }
+
+
+def summary_of(request_id: str, kind: str, reports: Sequence[RecordReport], calls: Dict[str, int], seconds: float) -> Dict[str, Any]:
+    """The answer of an invocation: one entry per record, the API calls made, the time taken."""
+    return {
+        "requestId": request_id,
+        "trigger": kind,
+        "records": [r.to_dict() for r in reports],
+        "apiCalls": dict(sorted(calls.items())),
+        "seconds": round(seconds, 3),
+    }
 
 
 def outcome_dict(o: InstanceOutcome) -> Dict[str, Any]:
@@ -81,6 +100,7 @@ def retry_delay(attempt: int, settings: Settings, rng: random.Random) -> int:
 DEAD_LETTER_REASONS = {
     "InstanceNotFound": "instance_not_found",
     "ActivityNotFound": "activity_not_found",
+    "NotLeaving": "not_leaving",
     "UnauthorizedOperation": "unauthorized",
     "AuthFailure": "unauthorized",
     "ResourceNotFound.LifecycleHook": "lifecycle_action_not_found",
@@ -105,35 +125,52 @@ class Finisher:
         self.rng = rng or random.Random()
         self.unqueued: List[str] = []
 
-    def finish_refused(self, records: Sequence[Record]) -> Dict[str, RecordReport]:
-        """Dead-letter refused input first: it needs no cloud work, so it must not wait for the time left after it."""
-        return {r.record_id: self._finish_record(r, [], None) for r in records if r.refused is not None}
-
     def finish(
         self,
         records: Sequence[Record],
         outcomes: Sequence[InstanceOutcome],
         record_failures: Dict[str, RecordFailure],
-        done: Optional[Dict[str, RecordReport]] = None,
     ) -> List[RecordReport]:
-        """One report per record, in the event's order; `done` holds records already finished."""
+        """One report per record, in the event's order.
+
+        Refused records are dead-lettered last, all together (one message, or a few within the size
+        cap): junk ahead of real work costs one send after it, never one send each before it.
+        """
         by_record: Dict[str, List[InstanceOutcome]] = {}
         for o in outcomes:
             by_record.setdefault(o.notice.record_id, []).append(o)
-        done = done or {}
-        return [
-            done.get(r.record_id) or self._finish_record(r, by_record.get(r.record_id, []), record_failures.get(r.record_id))
+        reports = {
+            r.record_id: self._finish_record(r, by_record.get(r.record_id, []), record_failures.get(r.record_id))
+            for r in records if r.refused is None
+        }
+        reports.update(self._finish_refused([r for r in records if r.refused is not None]))
+        return [reports[r.record_id] for r in records]
+
+    def _finish_refused(self, records: Sequence[Record]) -> Dict[str, RecordReport]:
+        reports = {r.record_id: RecordReport(r.record_id, r.source, "refused", r.refused) for r in records}
+        for r in records:
+            decision("refused", level=logging.WARNING, record_id=r.record_id, source=r.source, reason=r.refused)
+        if not records:
+            return reports
+        refusals = [
+            EnvelopeRefusal(record_id=r.record_id, source=r.source, reason=(r.refused or "")[:2000], original=r.payload)
             for r in records
         ]
+        for group in _packed(refusals):
+            body = DeadLetterEnvelope(
+                reason="refused_input",
+                detail=f"{len(group)} refused record(s): " + "; ".join(f.reason for f in group)[:2000],
+                attempt=1,
+                first_seen=utc_now_iso(),
+                dry_run=self.settings.dry_run,
+                refused=group,
+            )
+            group_reports = [reports[f.record_id] for f in group]
+            self._send_dead_letter(group_reports, body)
+        return reports
 
     def _finish_record(self, record: Record, outcomes: List[InstanceOutcome], record_failure: Optional[RecordFailure]) -> RecordReport:
         report = RecordReport(record.record_id, record.source, "done", outcomes=outcomes)
-        if record.refused is not None:
-            report.status, report.reason = "refused", record.refused
-            decision("refused", level=logging.WARNING, record_id=record.record_id, source=record.source, reason=record.refused)
-            body = self._dead_letter("refused_input", record.refused, [], [], record.payload, dry_run=self.settings.dry_run)
-            self._send_dead_letter(report, body)
-            return report
         if record.ignored is not None and not outcomes and record_failure is None:
             report.status, report.reason = "ignored", record.ignored
             decision("skipped", record_id=record.record_id, source=record.source, reason=record.ignored)
@@ -141,8 +178,7 @@ class Finisher:
         if record_failure is not None:
             if not record_failure.activities or self.session is None:
                 failure = record_failure.failure
-                report.status, report.reason = "failed", f"{failure.code}: {failure.message}"
-                self.unqueued.append(f"record {record.record_id}: {report.reason}")
+                self._unsettle(report, f"{failure.code}: {failure.message}")
                 return report
             self._finish_activities(report, record_failure)
 
@@ -152,7 +188,6 @@ class Finisher:
         to_retry = [o for o in unfinished if o.notice.attempt < self.settings.max_attempts]
         dry = all(o.notice.dry_run for o in outcomes) and bool(outcomes)
         if to_retry:
-            _mark(report, "retry_queued", _summarise(to_retry))
             self._send_retry(report, to_retry, dry)
         for group, reason in ((hopeless, None), (out_of_attempts, "max_attempts")):
             if not group:
@@ -160,8 +195,7 @@ class Finisher:
             failures = [f for o in group for f in o.failures]
             why = reason or dead_letter_reason(failures)
             body = self._dead_letter(why, _summarise(group), [o.notice for o in group], failures, _original(group, record), dry_run=dry)
-            _mark(report, "dead_lettered", why)
-            self._send_dead_letter(report, body)
+            self._send_dead_letter([report], body)
         return report
 
     def _finish_activities(self, report: RecordReport, pending: RecordFailure) -> None:
@@ -174,15 +208,13 @@ class Finisher:
         detail = f"{', '.join(a.activity_id for a in refs)}: {failure.code}: {failure.message}"
         if is_permanent(failure.code) or attempt >= self.settings.max_attempts:
             why = dead_letter_reason([failure]) if is_permanent(failure.code) else "max_attempts"
-            _mark(report, "dead_lettered", why)
-            self._send_dead_letter(report, self._dead_letter(why, detail, [], [failure], original, dry, activities=refs))
+            self._send_dead_letter([report], self._dead_letter(why, detail, [], [failure], original, dry, activities=refs))
             return
-        _mark(report, "retry_queued", detail)
         envelope = RetryEnvelope.from_notices(
             [], attempt=attempt + 1, first_seen=_first_seen(refs), dry_run=dry, last_errors=[failure],
             request_ids=[failure.request_id] if failure.request_id else [], original=original, activities=refs,
         )
-        self._queue_retry(report, envelope, attempt, dry, dict(activities=[a.activity_id for a in refs]))
+        self._queue_retry(report, envelope, attempt, dry, detail, dict(activities=[a.activity_id for a in refs]))
 
     def _send_retry(self, report: RecordReport, outcomes: List[InstanceOutcome], dry_run: bool) -> None:
         attempt = max(o.notice.attempt for o in outcomes)
@@ -195,20 +227,28 @@ class Finisher:
             request_ids=_request_ids(outcomes),
             original=_original(outcomes, None),
         )
-        self._queue_retry(report, envelope, attempt, dry_run, dict(instances=[o.notice.instance_id for o in outcomes]))
+        what = dict(instances=[o.notice.instance_id for o in outcomes])
+        self._queue_retry(report, envelope, attempt, dry_run, _summarise(outcomes), what)
 
-    def _queue_retry(self, report: RecordReport, envelope: RetryEnvelope, attempt: int, dry_run: bool, what: Dict[str, Any]) -> None:
+    def _queue_retry(self, report: RecordReport, envelope: RetryEnvelope, attempt: int, dry_run: bool, why: str, what: Dict[str, Any]) -> None:
+        """The record is `retry_queued` only once the send succeeded; otherwise its work has no end yet."""
         delay = retry_delay(attempt, self.settings, self.rng)
         queue = self.settings.retry_queue
         fields = dict(record_id=report.record_id, next_attempt=attempt + 1, delay_seconds=delay, queue=queue, **what)
         if self.settings.dry_run or dry_run:
             decision("retry_skipped_dry_run", **fields)
+            _mark(report, "retry_queued", why)
             return
         if not queue:
             decision("unfinished", level=logging.ERROR, reason="CLB_UNBIND_RETRY_QUEUE is not set", **fields)
-            self.unqueued.append(f"record {report.record_id}: {report.reason}")
+            self._unsettle(report, why)
             return
-        report.message_id = self._send(queue, envelope, delay, "retry_queued", fields)
+        msg_id = self._send(queue, envelope.fitted(), delay, "retry_queued", fields)
+        if msg_id is None:
+            self._unsettle(report, why)
+            return
+        _mark(report, "retry_queued", why)
+        report.message_id = msg_id
 
     def _dead_letter(
         self,
@@ -234,18 +274,36 @@ class Finisher:
             activities=activities,
         )
 
-    def _send_dead_letter(self, report: RecordReport, body: DeadLetterEnvelope) -> None:
+    def _send_dead_letter(self, reports: Sequence[RecordReport], body: DeadLetterEnvelope) -> None:
+        """Dead-letter the work of `reports`: each is marked `dead_lettered` (or keeps `refused`) only
+        once the send succeeded; otherwise its work has no end yet."""
         queue = self.settings.dead_letter_queue
-        fields = dict(record_id=report.record_id, reason=body.reason, detail=body.detail, queue=queue,
+        fields = dict(record_ids=[r.record_id for r in reports], reason=body.reason, detail=body.detail, queue=queue,
                       instances=[n.instance_id for n in body.notices] or None)
         if self.settings.dry_run or body.dry_run:
             decision("dead_letter_skipped_dry_run", **fields)
-            return
-        if not queue:
+            msg_id: Optional[str] = ""
+        elif not queue:
             decision("dead_letter_unset", level=logging.ERROR, **fields)
-            self.unqueued.append(f"record {report.record_id}: {body.reason}: {body.detail}")
-            return
-        report.message_id = self._send(queue, body, 0, "dead_lettered", fields) or report.message_id
+            msg_id = None
+        else:
+            msg_id = self._send(queue, body.fitted(), 0, "dead_lettered", fields)
+        for report in reports:
+            if msg_id is None:
+                self._unsettle(report, f"{body.reason}: {body.detail}")
+            elif report.status != "refused":
+                _mark(report, "dead_lettered", body.reason)
+                report.message_id = msg_id or report.message_id
+            else:
+                report.message_id = msg_id or None
+
+    def _unsettle(self, report: RecordReport, why: str) -> None:
+        """Work with no end: nothing holds it but the trigger (SCF's retry, the queue's visibility timeout)."""
+        report.settled = False
+        if report.status in ("done", "ignored"):
+            report.status = "failed"
+        report.reason = why if report.reason is None else f"{report.reason}; {why}"
+        self.unqueued.append(f"record {report.record_id}: {why}")
 
     def _send(self, queue: str, body: Any, delay: int, name: str, fields: Dict[str, Any]) -> Optional[str]:
         from .cloud import tdmq
@@ -258,6 +316,24 @@ class Finisher:
             return None
         decision(name, level=logging.WARNING, message_id=msg_id, **fields)
         return msg_id
+
+
+def _packed(refusals: Sequence[EnvelopeRefusal], limit: int = MAX_MESSAGE_BYTES) -> List[List[EnvelopeRefusal]]:
+    """Refusals in as few dead letters as fit in `limit` bytes each; an original too big alone is digested."""
+    room = limit - 4096  # the envelope around them, and the detail line (≤ 2000 characters)
+    groups: List[List[EnvelopeRefusal]] = [[]]
+    used = 0
+    for refusal in refusals:
+        size = refusal.json_bytes() + 1
+        if size > room:
+            refusal = refusal.digested()
+            size = refusal.json_bytes() + 1
+        if used + size > room and groups[-1]:
+            groups.append([])
+            used = 0
+        groups[-1].append(refusal)
+        used += size
+    return [g for g in groups if g]
 
 
 def _mark(report: RecordReport, status: str, reason: str) -> None:

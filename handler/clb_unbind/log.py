@@ -16,8 +16,9 @@ from typing import Any, Dict, Iterator, Sequence
 
 from pythonjsonlogger.json import JsonFormatter
 
+from .scrub import REDACTED, remember, scrub
+
 LOGGER_NAME = "clb_unbind"
-REDACTED = "***"
 _SECRET_KEY = re.compile(r"secret|password|signature|authorization|credential|sessiontoken|^token$", re.I)
 _context: contextvars.ContextVar[Dict[str, Any]] = contextvars.ContextVar("clb_unbind_log_context", default={})
 
@@ -37,10 +38,7 @@ class _Redactor(logging.Filter):
 
     def _scrub(self, value: Any) -> Any:
         if isinstance(value, str):
-            for secret in self.secrets:
-                if secret in value:
-                    value = value.replace(secret, REDACTED)
-            return value
+            return scrub(value, self.secrets)
         if isinstance(value, dict):
             return {k: REDACTED if _SECRET_KEY.search(str(k)) else self._scrub(v) for k, v in value.items()}
         if isinstance(value, (list, tuple)):
@@ -64,14 +62,32 @@ class _Redactor(logging.Filter):
 _STANDARD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
 
 
+class _ScrubbingFormatter(JsonFormatter):
+    """The filter sees the record before formatting; a traceback (`exc_info`, `stack_info`) is text only
+    here, and an exception's message can hold a secret (a cloud error echoing a header, say)."""
+
+    def __init__(self, *args: Any, secrets: Sequence[str] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.secrets = tuple(s for s in secrets if s)
+
+    def formatException(self, ei: Any) -> str:
+        return scrub(super().formatException(ei), self.secrets)
+
+    def formatStack(self, stack_info: str) -> str:
+        return scrub(super().formatStack(stack_info), self.secrets)
+
+
 def configure(level: str = "INFO", secrets: Sequence[str] = (), stream: Any = None) -> None:
-    """(Re)configure the function's logger; called once per invocation so warm starts pick up new settings."""
+    """(Re)configure the function's logger and the secrets `scrub` removes everywhere; called once per
+    invocation so warm starts pick up new settings."""
+    remember(secrets)
     handler = logging.StreamHandler(stream or sys.stdout)
     handler.setFormatter(
-        JsonFormatter(
+        _ScrubbingFormatter(
             "%(levelname)s %(message)s",
             rename_fields={"levelname": "level"},
             timestamp=True,
+            secrets=secrets,
         )
     )
     handler.addFilter(_Redactor(secrets))

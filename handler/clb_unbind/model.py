@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Optional, Tuple
 
-CVM_INSTANCE_ID = re.compile(r"^ins-[a-z0-9]{8}$")
-ECM_INSTANCE_ID = re.compile(r"^ein-[a-z0-9]{8}$")
-LOAD_BALANCER_ID = re.compile(r"^lb-[a-z0-9]{8}$")
+# Always used with `fullmatch`: `re.match` with `$` also accepts a trailing newline ("ins-xxxxxxxx\n").
+CVM_INSTANCE_ID = re.compile(r"ins-[a-z0-9]{8}")
+ECM_INSTANCE_ID = re.compile(r"ein-[a-z0-9]{8}")
+LOAD_BALANCER_ID = re.compile(r"lb-[a-z0-9]{8}")
 GROUP_ID = re.compile(r"asg-[a-z0-9]{8}")
 
 
@@ -26,15 +27,15 @@ class Cloud(str, Enum):
 
 def cloud_of(instance_id: str) -> Cloud:
     """CVM instances (`ins-`) sit behind CLB, ECM edge instances (`ein-`) behind ECM load balancers."""
-    if CVM_INSTANCE_ID.match(instance_id):
+    if CVM_INSTANCE_ID.fullmatch(instance_id):
         return Cloud.CLB
-    if ECM_INSTANCE_ID.match(instance_id):
+    if ECM_INSTANCE_ID.fullmatch(instance_id):
         return Cloud.ECM
     raise ValueError(f"not a CVM (ins-xxxxxxxx) or ECM (ein-xxxxxxxx) instance id: {instance_id!r}")
 
 
 def is_instance_id(value: str) -> bool:
-    return bool(CVM_INSTANCE_ID.match(value) or ECM_INSTANCE_ID.match(value))
+    return bool(CVM_INSTANCE_ID.fullmatch(value) or ECM_INSTANCE_ID.fullmatch(value))
 
 
 @dataclass(frozen=True)
@@ -67,10 +68,19 @@ class Notice:
     """Cloud request ids of earlier attempts, so a dead letter lists every attempt's calls."""
     original: Optional[str] = None
     """The payload that first carried the notice, kept for dead letters."""
+    claim: bool = False
+    """A scale-in claim (an activity's instance): Auto Scaling must confirm it before any unbind."""
+    confirmed: bool = False
+    """Read from Auto Scaling itself in this run (the sweep): there is nothing left to confirm."""
 
     @property
     def cloud(self) -> Cloud:
         return cloud_of(self.instance_id)
+
+    @property
+    def needs_confirmation(self) -> bool:
+        """Lifecycle and scale-in notices are claims, whatever carried them (trust.py)."""
+        return not self.confirmed and (self.claim or self.lifecycle is not None)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Notices ──► outcomes: resolve, plan, (drain), apply, verify, complete lifecycle actions.
+"""Notices ──► outcomes: confirm claims, resolve, plan, (drain), apply, verify, complete lifecycle actions.
 
 All notices of one invocation share one resolution and one write per load balancer, so ten instances
 leaving one load balancer cost one BatchDeregisterTargets, not ten.
@@ -13,9 +13,11 @@ from .apply import failed_bindings, run_per_load_balancer, unbind, zero_weights
 from .cloud.errors import CloudError, is_permanent
 from .cloud.session import CloudSession
 from .log import decision
-from .model import Binding, Cloud, CloudFailure, InstanceOutcome, Notice, Status
+from .model import BatchResult, Binding, Cloud, CloudFailure, InstanceOutcome, Notice, Status
 from .plan import plan, split_allowed
-from .resolve import Resolution, resolve
+from .resolution import Resolution
+from .resolve import resolve
+from .trust import check_claims
 
 
 @dataclass
@@ -44,6 +46,15 @@ def _fail_all(notices: Sequence[Notice], failure: CloudFailure) -> List[Instance
 def run(session: CloudSession, notices: Sequence[Notice]) -> List[InstanceOutcome]:
     if not notices:
         return []
+    verdict = check_claims(session, notices)
+    held = [InstanceOutcome(n, Status.REFUSED, failures=(f,)) for n, f in verdict.refused.items()]
+    held += [InstanceOutcome(n, Status.INCOMPLETE, failures=(f,)) for n, f in verdict.unchecked.items()]
+    return held + _run_confirmed(session, verdict.confirmed)
+
+
+def _run_confirmed(session: CloudSession, notices: Sequence[Notice]) -> List[InstanceOutcome]:
+    if not notices:
+        return []
     settings = session.settings
     instance_ids = sorted({n.instance_id for n in notices})
     wet_ids = sorted({n.instance_id for n in notices if not n.dry_run})
@@ -69,6 +80,9 @@ def run(session: CloudSession, notices: Sequence[Notice]) -> List[InstanceOutcom
                      listener_id=b.listener_id, reason="load balancer not in CLB_UNBIND_ALLOWED_LOAD_BALANCERS")
     for instance_id in sorted(work.resolution.missing):
         work.note("instance_not_found", instance_id, level=logging.WARNING)
+    for instance_id, failure in sorted(work.resolution.failed.items()):
+        work.note("resolve_failed", instance_id, level=logging.ERROR, error_code=failure.code,
+                  error_message=failure.message, action=failure.action)
 
     to_remove = [b for i in wet_ids for b in work.mine.get(i, ())]
     batches = plan(to_remove)
@@ -78,7 +92,7 @@ def run(session: CloudSession, notices: Sequence[Notice]) -> List[InstanceOutcom
 
     if batches:
         _drain(session, [b for b in batches if b.cloud is Cloud.CLB])
-        results = run_per_load_balancer(session, batches, unbind)
+        results = _redo_refused(session, run_per_load_balancer(session, batches, unbind), work)
         for binding, failure in failed_bindings(results).items():
             work.failures.setdefault(binding.instance_id, []).append(failure)
         for result in results:
@@ -102,6 +116,32 @@ def run(session: CloudSession, notices: Sequence[Notice]) -> List[InstanceOutcom
             error_codes=sorted({f.code for f in o.failures}) or None,
         )
     return outcomes
+
+
+def _refused_whole(result: BatchResult) -> bool:
+    """A deregister refused as a whole for a parameter: the terraform provider reads `InvalidParameter`
+    on a deregister as "already gone" (tencent-facts §9.4), so some target may no longer be bound."""
+    code = result.failure.code if result.failure else ""
+    return bool(result.failed) and (code == "InvalidParameter" or code.startswith("InvalidParameter."))
+
+
+def _redo_refused(session: CloudSession, results: List[BatchResult], work: Work) -> List[BatchResult]:
+    """Read the refused batches' bindings again and unbind, once, what is still bound."""
+    refused = [r for r in results if _refused_whole(r)]
+    if not refused:
+        return results
+    ids = sorted({b.instance_id for r in refused for b in r.batch.bindings})
+    try:
+        again = resolve(session, ids, earlier=work.resolution)
+    except CloudError:
+        return results
+    still = {b.key for i in ids for b in again.bindings.get(i, ())}
+    keep = [b for r in refused for b in r.batch.bindings if b.key in still]
+    decision("redoing_refused", load_balancers=sorted({r.batch.load_balancer_id for r in refused}),
+             error_code=refused[0].failure.code if refused[0].failure else None, still_bound=len(keep),
+             already_gone=sum(len(r.batch.bindings) for r in refused) - len(keep))
+    redone = run_per_load_balancer(session, plan(keep), unbind) if keep else []
+    return [r for r in results if not _refused_whole(r)] + [BatchResult(r.batch) for r in refused] + redone
 
 
 def _drain(session: CloudSession, batches: Sequence) -> None:
@@ -128,6 +168,10 @@ def _verify(session: CloudSession, instance_ids: List[str], work: Work) -> None:
             work.failures.setdefault(iid, []).append(exc.failure)
         return
     for iid in instance_ids:
+        if iid in again.failed:
+            work.remaining[iid] = work.mine.get(iid, ())
+            work.failures.setdefault(iid, []).append(again.failed[iid])
+            continue
         mine, _ = split_allowed(again.bindings.get(iid, ()), session.settings.allowed_load_balancers)
         work.remaining[iid] = tuple(mine)
         work.note("verified", iid, still_bound=len(mine),
@@ -137,6 +181,9 @@ def _verify(session: CloudSession, instance_ids: List[str], work: Work) -> None:
 def _outcome(notice: Notice, work: Work) -> InstanceOutcome:
     iid = notice.instance_id
     alone = work.left_alone.get(iid, ())
+    unread = work.resolution.failed.get(iid)
+    if unread is not None:
+        return InstanceOutcome(notice, Status.REFUSED if is_permanent(unread.code) else Status.INCOMPLETE, failures=(unread,))
     if iid in work.resolution.missing:
         failure = CloudFailure("InstanceNotFound", f"{iid} does not exist (it may already be terminated)", "resolve")
         return InstanceOutcome(notice, Status.REFUSED, failures=(failure,))
@@ -157,7 +204,8 @@ def _outcome(notice: Notice, work: Work) -> InstanceOutcome:
 
 
 def _complete_lifecycles(session: CloudSession, outcomes: List[InstanceOutcome]) -> List[InstanceOutcome]:
-    """CONTINUE only once the instance is verified unbound (or never was); each action at most once per run."""
+    """CONTINUE only once the instance is verified unbound (or never was); each action at most once per run,
+    always by InstanceId + LifecycleHookId, so a message can only end the wait of the instance it names."""
     done: Dict[Tuple[str, str], Optional[CloudFailure]] = {}
     final: List[InstanceOutcome] = []
     for outcome in outcomes:
@@ -165,7 +213,7 @@ def _complete_lifecycles(session: CloudSession, outcomes: List[InstanceOutcome])
         if action is None or outcome.status not in (Status.UNBOUND, Status.NOT_BOUND) or outcome.notice.dry_run:
             final.append(outcome)
             continue
-        key = (action.hook_id, action.token or outcome.notice.instance_id)
+        key = (action.hook_id, outcome.notice.instance_id)
         if key not in done:
             done[key] = _complete_one(session, outcome.notice)
         failure = done[key]

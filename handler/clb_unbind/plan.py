@@ -42,8 +42,15 @@ def deregister_target(b: Binding) -> Dict[str, Any]:
     return target
 
 
+# BatchModifyTargetWeightRequest.ModifyList: "ModifyList数组最多100个元素，ModifyList[i].Targets最多50个，
+# 全部Targets累加不超过500" (SDK clb models.py).
+MAX_MODIFY_ITEMS = 100
+MAX_MODIFY_ITEM_TARGETS = 50
+MAX_MODIFY_TARGETS = 500
+
+
 def zero_weight_list(bindings: Iterable[Binding]) -> List[Dict[str, Any]]:
-    """`BatchModifyTargetWeight.ModifyList`: one entry per listener/rule with its targets at weight 0."""
+    """`BatchModifyTargetWeight.ModifyList` entries: one per listener/rule (and per 50 targets) at weight 0."""
     grouped: Dict[Tuple[str, str], List[Dict[str, Any]]] = defaultdict(list)
     for b in bindings:
         target: Dict[str, Any] = {"Port": b.target_port, "Weight": 0}
@@ -51,8 +58,26 @@ def zero_weight_list(bindings: Iterable[Binding]) -> List[Dict[str, Any]]:
         grouped[(b.listener_id, b.location_id or "")].append(target)
     modify: List[Dict[str, Any]] = []
     for (listener_id, location_id), targets in sorted(grouped.items()):
-        entry: Dict[str, Any] = {"ListenerId": listener_id, "Targets": targets, "Weight": 0}
-        if location_id:
-            entry["LocationId"] = location_id
-        modify.append(entry)
+        for start in range(0, len(targets), MAX_MODIFY_ITEM_TARGETS):
+            entry: Dict[str, Any] = {"ListenerId": listener_id, "Targets": targets[start : start + MAX_MODIFY_ITEM_TARGETS], "Weight": 0}
+            if location_id:
+                entry["LocationId"] = location_id
+            modify.append(entry)
     return modify
+
+
+def zero_weight_calls(bindings: Iterable[Binding]) -> List[List[Dict[str, Any]]]:
+    """The `ModifyList` of each BatchModifyTargetWeight call: within 100 entries and 500 targets a call."""
+    calls: List[List[Dict[str, Any]]] = []
+    current: List[Dict[str, Any]] = []
+    targets = 0
+    for entry in zero_weight_list(bindings):
+        size = len(entry["Targets"])
+        if current and (len(current) >= MAX_MODIFY_ITEMS or targets + size > MAX_MODIFY_TARGETS):
+            calls.append(current)
+            current, targets = [], 0
+        current.append(entry)
+        targets += size
+    if current:
+        calls.append(current)
+    return calls

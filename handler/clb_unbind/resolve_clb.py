@@ -6,8 +6,8 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 from .cloud import clb, cvm
 from .cloud.cvm import NetworkPlace
 from .cloud.session import CloudSession
-from .model import Binding, Cloud
-from .resolve import Resolution, group_by_instance, known_places
+from .model import Binding, Cloud, CloudFailure
+from .resolution import Resolution, known_places
 
 
 def lookup_rounds(places: Sequence[NetworkPlace]) -> List[Dict[Tuple[str, str], NetworkPlace]]:
@@ -40,12 +40,16 @@ def _targets(item: dict) -> Iterator[Tuple[dict, dict, object]]:
 
 def resolve_clb(session: CloudSession, instance_ids: Sequence[str], earlier: Optional[Resolution] = None) -> Resolution:
     places = known_places(instance_ids, earlier)
+    failed: Dict[str, CloudFailure] = {}
     if places is None:
-        places = cvm.describe_instances(session, instance_ids)
+        places, failed = cvm.describe_instances(session, instance_ids)
     found: List[Binding] = []
-    for lookup in lookup_rounds([places[i] for i in sorted(places)]):
+    for lookup in lookup_rounds([places[i] for i in sorted(places) if i not in failed]):
         owner_by_ip = {ip: place for (_, ip), place in lookup.items()}
-        for item in clb.describe_lb_listeners(session, list(lookup)):
+        items, refused = clb.describe_lb_listeners(session, list(lookup))
+        for backend, failure in refused.items():
+            failed.setdefault(lookup[backend].instance_id, failure)
+        for item in items:
             region = item.get("Region") or session.settings.region
             for listener, target, location_id in _targets(item):
                 place = owner_by_ip.get(target.get("PrivateIp"))
@@ -74,4 +78,4 @@ def resolve_clb(session: CloudSession, instance_ids: Sequence[str], earlier: Opt
                         ),
                     )
                 )
-    return Resolution(group_by_instance(places, found), frozenset(instance_ids) - frozenset(places), places)
+    return Resolution.of(instance_ids, places, found, failed)

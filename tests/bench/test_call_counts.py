@@ -1,8 +1,8 @@
 """The deterministic part of `make bench`, on small versions of its workloads (a)-(c): the exact calls
 per action the function makes, against the bench's own lower bound. No wall-clock assertion.
 
-Tasks take no time here (`task_seconds=0`), so every task is seen finished at its first status poll
-and DescribeTaskStatus is exactly one per task; the emulator runs in this process.
+Tasks take no time here (`task_seconds=0`); CLB BatchDeregisterTargets is synchronous (no
+DescribeTaskStatus after it); the emulator runs in this process.
 """
 from __future__ import annotations
 
@@ -84,13 +84,14 @@ def test_naive_strategy_scans_and_unbinds_per_listener(key: str, make_emulator: 
 def test_bounds_of_the_full_workloads() -> None:
     a, c, d, e = (WORKLOADS[k] for k in "acde")
     assert a.call_bound() == {"cvm:DescribeInstances": 1, "clb:DescribeLBListeners": 2, "clb:BatchDeregisterTargets": 3,
-                              "clb:DescribeTaskStatus": 3, "as:CompleteLifecycleAction": 1}
-    assert sum(c.call_bound().values()) == 1 + 2 + 5 + 5 + 10
-    assert sum(c.call_bound(verify=False).values()) == 1 + 1 + 5 + 5 + 10
+                              "as:DescribeAutoScalingInstances": 1, "as:CompleteLifecycleAction": 1}
+    assert sum(c.call_bound().values()) == 1 + 2 + 5 + 1 + 10
+    assert sum(c.call_bound(verify=False).values()) == 1 + 1 + 5 + 1 + 10
     assert e.shape.bindings_per_instance == 1000 and e.call_bound()["clb:BatchDeregisterTargets"] == 2
     assert d.tasks_per_lb() == tasks_per_lb(d.shape, 40, 1) == 40
-    assert wall_bound(d.shape, 40, 1, task_seconds=0.5, latency=0.02) == pytest.approx(20.0)
-    assert wall_bound(a.shape, 1, 1, task_seconds=0.5, latency=0.02) == pytest.approx(4 * 0.02 + 0.52)
+    assert wall_bound(d.shape, 40, 1, task_seconds=0.5, latency=0.02) == pytest.approx(40 * 0.5 * d.shape.bindings_per_instance_per_lb / 500)
+    assert wall_bound(a.shape, 1, 1, task_seconds=0.5, latency=0.02) == pytest.approx(6 * 0.02)
+    assert wall_bound(e.shape, 1, 1, task_seconds=0.5, latency=0.02) == pytest.approx(7 * 0.02 + 0.5)
 
 
 def test_estates_have_the_described_bindings() -> None:

@@ -140,7 +140,8 @@ def test_the_checks_catch_a_verification_that_is_fooled() -> None:
         return original(ctx, params) if len(seen) == 1 else {"LoadBalancers": []}
 
     sc = scenario([lifecycle("m-1", "ins-web00001", TOKEN_LEAVING_1)],
-                  knobs={"task_fail_rate": 1.0, "fault_actions": ["clb:BatchDeregisterTargets"]})
+                  knobs={"task_fail_rate": 1.0, "clb_batch_deregister_async": True,
+                         "fault_actions": ["clb:BatchDeregisterTargets"]})
     with emulator_action("clb", "DescribeLBListeners", lying):
         result = check(run(sc))
     text = "\n".join(result.violations)

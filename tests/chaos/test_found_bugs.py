@@ -57,5 +57,5 @@ def test_time_is_kept_for_every_queue_send_an_event_needs(emulator: Any, invoke:
     started = time.monotonic()
     invoke(cmq_event(records), timeout_ms=3000, **QUEUES)
     assert time.monotonic() - started <= 3.0
-    dead = [json.loads(m["body"]) for m in emulator.messages(DEAD_LETTER_QUEUE)]
-    assert sorted(d["original"] for d in dead) == sorted(malformed)
+    (dead,) = [json.loads(m["body"]) for m in emulator.messages(DEAD_LETTER_QUEUE)]  # one for the event's refusals
+    assert sorted(r["original"] for r in dead["refused"]) == sorted(malformed)

@@ -56,7 +56,7 @@ def batch(cloud: Cloud, targets: list[dict], lb: str = "lb-aaaa1111"):
 
 def test_batch_deregister_applies_when_the_task_ends(cloud: Cloud) -> None:
     emu = cloud.emu
-    emu.set_knobs(task_seconds=0.3)
+    emu.set_knobs(task_seconds=0.3, clb_batch_deregister_async=True)
     resp = batch(cloud, [
         {"ListenerId": "lbl-aaaa1111", "Port": 8080, "InstanceId": "ins-leave001"},
         {"ListenerId": "lbl-aaaa1111", "Port": 8081, "EniIp": "10.0.0.4"},
@@ -72,7 +72,7 @@ def test_batch_deregister_applies_when_the_task_ends(cloud: Cloud) -> None:
 
 
 def test_load_balancer_is_locked_while_a_task_runs(cloud: Cloud) -> None:
-    cloud.emu.set_knobs(task_seconds=0.3)
+    cloud.emu.set_knobs(task_seconds=0.3, clb_batch_deregister_async=True)
     resp = batch(cloud, [{"ListenerId": "lbl-aaaa1111", "Port": 8080, "InstanceId": "ins-leave001"}])
     again = [{"ListenerId": "lbl-aaaa1111", "Port": 8081, "InstanceId": "ins-leave001"}]
     assert cloud.error("clb", "BatchDeregisterTargets", {"LoadBalancerId": "lb-aaaa1111", "Targets": again}).code \

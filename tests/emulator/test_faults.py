@@ -45,7 +45,7 @@ def test_dropped_reply_is_applied_but_the_sdk_raises(cloud: Cloud) -> None:
 def test_busy_rate_and_failed_tasks(cloud: Cloud) -> None:
     cloud.emu.set_knobs(busy_rate=1.0)
     assert cloud.error("clb", "BatchDeregisterTargets", T).code == "FailedOperation.ResourceInOperating"
-    cloud.emu.set_knobs(busy_rate=0.0, task_fail_rate=1.0)
+    cloud.emu.set_knobs(busy_rate=0.0, task_fail_rate=1.0, clb_batch_deregister_async=True)
     resp = cloud.call("clb", "BatchDeregisterTargets", T)
     assert cloud.wait_task(resp.RequestId) == 1
     status = cloud.call("clb", "DescribeTaskStatus", {"TaskId": resp.RequestId})

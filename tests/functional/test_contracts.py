@@ -14,7 +14,8 @@ from typing import Any, Dict, List, Tuple
 
 import pytest
 
-from tests.conftest import EVENTS
+from tests.conftest import EVENTS, load_event
+from tests.estates import TOKEN_LEAVING_1, lifecycle_message, send_to_queue
 from tests.signing import signed
 
 MODELS = {
@@ -35,6 +36,10 @@ def useless_fields(model: Any, data: Dict[str, Any]) -> List[str]:
 
 
 def run_everything(emulator: Any, invoke: Any) -> List[Any]:
+    # A timer run first: its consumer pass takes ins-web00001's notification, its sweep finds ins-web00002.
+    send_to_queue(emulator, "clb-unbind-lifecycle", lifecycle_message("ins-web00001", TOKEN_LEAVING_1))
+    invoke(load_event("timer.json"), CLB_UNBIND_QUEUE="clb-unbind-lifecycle", CLB_UNBIND_GROUPS="asg-group001",
+           CLB_UNBIND_POLL_SECONDS="0")
     for path in sorted(EVENTS.glob("*.json")):
         event = json.loads(path.read_text())
         if "requestContext" in event:
@@ -55,7 +60,7 @@ def calls(emulator: Any, invoke: Any, function_env: Any, monkeypatch: Any) -> Li
 def test_every_request_and_reply_fits_the_sdk_models(calls: List[Any]) -> None:
     assert len({(c.service, c.action) for c in calls}) >= 12
     problems: List[Tuple[str, str]] = []
-    for call in calls:
+    for call in [c for c in calls if c.service != "cmq"]:  # the CMQ data plane has no SDK models (API 2.0)
         models = importlib.import_module(MODELS[(call.service, call.version)])
         request = getattr(models, f"{call.action}Request")()
         problems += [(call.action, f"request: {p}") for p in useless_fields(request, call.params)]
@@ -66,8 +71,13 @@ def test_every_request_and_reply_fits_the_sdk_models(calls: List[Any]) -> None:
     assert problems == []
 
 
+CAM_SERVICE = {"cmq": "cmqqueue"}
+"""The CMQ data plane's CAM service is `cmqqueue` (doc 406/34255: resources `qcs::cmqqueue:...`)."""
+
+
 def test_cam_policy_names_exactly_the_actions_the_function_calls(calls: List[Any]) -> None:
-    called = {f"{c.service}:{c.action}" for c in calls}
+    called = {f"{CAM_SERVICE.get(c.service, c.service)}:{c.action}" for c in calls}
+    assert {"cmqqueue:BatchReceiveMessage", "as:DescribeLifecycleHooks"} <= called
     policy = json.loads(CAM_POLICY.read_text())
     allowed = {a for s in policy["statement"] for a in s["action"]}
     assert called == allowed

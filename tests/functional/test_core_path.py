@@ -104,9 +104,9 @@ def test_malformed_records_cost_no_call_and_do_not_stop_the_others(emulator: Any
     assert keys(emulator.bindings("ins-web00001"))  # the invalid id named no instance: nothing touched
     described = [c.params for c in emulator.calls if c.action == "DescribeInstances"]
     assert all(p.get("InstanceIds") == ["ins-web00002"] for p in described)
-    dead = [json.loads(m["body"]) for m in emulator.messages("clb-unbind-dead-letter")]
-    assert [d["reason"] for d in dead] == ["refused_input", "refused_input"]
-    assert dead[0]["original"] == "not json at all"
+    (dead,) = [json.loads(m["body"]) for m in emulator.messages("clb-unbind-dead-letter")]
+    assert dead["reason"] == "refused_input"  # one dead letter for the event's refused records, not one each
+    assert [r["original"] for r in dead["refused"]][0] == "not json at all" and len(dead["refused"]) == 2
 
 
 def test_refused_input_without_a_dead_letter_queue_fails_loudly(emulator: Any, invoke: Any) -> None:

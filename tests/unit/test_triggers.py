@@ -166,7 +166,7 @@ def test_every_sample_has_a_test():
     assert names == {
         "cmq-lifecycle-terminating.json", "cmq-topic-lifecycle.json", "ckafka-lifecycle.json",
         "eventbridge-cvm-terminated.json", "eventbridge-lifecycle.json", "apigw-drain.json", "direct.json",
-        "scf-dead-letter.json", "cmq-scaling-activity.json",
+        "scf-dead-letter.json", "cmq-scaling-activity.json", "timer.json",
     }
 
 
@@ -475,3 +475,11 @@ def test_http_answer_shape():
         "headers": {"Content-Type": "application/json"},
         "body": '{"error": "x", "requestId": "r"}',
     }
+
+
+def test_sample_timer_starts_a_consumer_run_and_is_no_pushed_event():
+    from clb_unbind.triggers.timer import is_timer_event, trigger_name
+
+    event = load("timer.json")
+    assert is_timer_event(event) and trigger_name(event) == "clb-unbind-consume"
+    assert not is_timer_event({"Type": "timer"}) and not is_timer_event(load("direct.json"))

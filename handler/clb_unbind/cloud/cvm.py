@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, Iterable, Tuple
+from typing import Any, Dict, Iterable, List, Tuple
 
+from ..model import CloudFailure
+from .narrow import bisect
 from .session import CloudSession, chunks
 
 MAX_IDS_PER_CALL = 100  # DescribeInstancesRequest.InstanceIds: "每次请求的实例的上限为100" (SDK models.py)
@@ -17,15 +19,25 @@ class NetworkPlace:
     """Primary NIC's addresses; the first is the one a bind by InstanceId uses."""
 
 
-def describe_instances(session: CloudSession, instance_ids: Iterable[str]) -> Dict[str, NetworkPlace]:
-    """The network place of each instance that exists; ids the API does not know are simply absent."""
+def describe_instances(session: CloudSession, instance_ids: Iterable[str]) -> Tuple[Dict[str, NetworkPlace], Dict[str, CloudFailure]]:
+    """(the network place of each instance that exists, the failure of each id the API refused alone).
+
+    Ids the API does not know are simply absent; a permanent error is narrowed to its ids (narrow.py).
+    """
     found: Dict[str, NetworkPlace] = {}
-    for part in chunks(sorted(set(instance_ids)), MAX_IDS_PER_CALL):
+    failed: Dict[str, CloudFailure] = {}
+
+    def read(part: List[str]) -> Dict[str, Any]:
         # Limit defaults to 20 even when InstanceIds is given, so ask for the whole chunk.
-        reply = session.call("cvm", "DescribeInstances", {"InstanceIds": part, "Limit": len(part)})
-        for item in reply.get("InstanceSet") or []:
-            vpc = (item.get("VirtualPrivateCloud") or {}).get("VpcId") or ""
-            ips = tuple(item.get("PrivateIpAddresses") or ())
-            if item.get("InstanceId") in part and vpc and ips:
-                found[item["InstanceId"]] = NetworkPlace(item["InstanceId"], vpc, ips)
-    return found
+        return session.call("cvm", "DescribeInstances", {"InstanceIds": part, "Limit": len(part)})
+
+    for chunk in chunks(sorted(set(instance_ids)), MAX_IDS_PER_CALL):
+        replies, refused = bisect(chunk, read)
+        failed.update(refused)
+        for reply in replies:
+            for item in reply.get("InstanceSet") or []:
+                vpc = (item.get("VirtualPrivateCloud") or {}).get("VpcId") or ""
+                ips = tuple(item.get("PrivateIpAddresses") or ())
+                if item.get("InstanceId") in chunk and vpc and ips:
+                    found[item["InstanceId"]] = NetworkPlace(item["InstanceId"], vpc, ips)
+    return found, failed

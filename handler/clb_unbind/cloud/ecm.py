@@ -7,47 +7,63 @@ from __future__ import annotations
 
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
+from ..model import CloudFailure
 from .cvm import NetworkPlace
+from .narrow import bisect
 from .session import CloudSession, chunks
 
 MAX_PAGE = 100  # DescribeLoadBalancers/DescribeInstances Limit maximum (SDK models.py)
+MAX_FILTER_VALUES = 5  # DescribeInstancesRequest.Filters: "单次请求的Filter.Values的上限为5" (SDK ecm models.py)
 
 
-def describe_instances(session: CloudSession, instance_ids: Iterable[str]) -> Dict[str, NetworkPlace]:
+def describe_instances(session: CloudSession, instance_ids: Iterable[str]) -> Tuple[Dict[str, NetworkPlace], Dict[str, CloudFailure]]:
+    """ECM DescribeInstances has no InstanceIds parameter: ids go in an `instance-id` filter, 5 a call.
+    Returns the places found and the failure of each id the API refused alone (narrow.py)."""
     found: Dict[str, NetworkPlace] = {}
-    for part in chunks(sorted(set(instance_ids)), MAX_PAGE):
-        reply = session.call(
-            "ecm", "DescribeInstances", {"Filters": [{"Name": "instance-id", "Values": part}], "Limit": len(part)}
-        )
-        for item in reply.get("InstanceSet") or []:
-            vpc = item.get("VirtualPrivateCloud") or {}
-            internet = item.get("Internet") or {}
-            ips = [a.get("PrivateIPAddress") for a in internet.get("PrivateIPAddressSet") or []]
-            ips = [ip for ip in ips if ip] or list(vpc.get("PrivateIpAddresses") or [])
-            if item.get("InstanceId") in part and ips:
-                found[item["InstanceId"]] = NetworkPlace(item["InstanceId"], vpc.get("VpcId") or "", tuple(ips))
-    return found
+    failed: Dict[str, CloudFailure] = {}
+
+    def read(part: List[str]) -> Dict[str, Any]:
+        return session.call("ecm", "DescribeInstances", {"Filters": [{"Name": "instance-id", "Values": part}], "Limit": len(part)})
+
+    for chunk in chunks(sorted(set(instance_ids)), MAX_FILTER_VALUES):
+        replies, refused = bisect(chunk, read)
+        failed.update(refused)
+        for reply in replies:
+            for item in reply.get("InstanceSet") or []:
+                vpc = item.get("VirtualPrivateCloud") or {}
+                internet = item.get("Internet") or {}
+                ips = [a.get("PrivateIPAddress") for a in internet.get("PrivateIPAddressSet") or []]
+                ips = [ip for ip in ips if ip] or list(vpc.get("PrivateIpAddresses") or [])
+                if item.get("InstanceId") in chunk and ips:
+                    found[item["InstanceId"]] = NetworkPlace(item["InstanceId"], vpc.get("VpcId") or "", tuple(ips))
+    return found, failed
 
 
-def load_balancers_with_backends(session: CloudSession, private_ips: Sequence[str]) -> List[str]:
-    ids: List[str] = []
-    offset = 0
-    while True:
-        reply = session.call(
-            "ecm",
-            "DescribeLoadBalancers",
-            {"BackendPrivateIps": list(private_ips), "Offset": offset, "Limit": MAX_PAGE},
-        )
-        page = reply.get("LoadBalancerSet") or []
-        ids.extend(lb["LoadBalancerId"] for lb in page if lb.get("LoadBalancerId"))
-        offset += len(page)
-        if not page or offset >= int(reply.get("TotalCount") or 0):
-            return sorted(set(ids))
+def load_balancers_with_backends(session: CloudSession, private_ips: Sequence[str]) -> Tuple[List[str], Dict[str, CloudFailure]]:
+    """(ids of the ECM load balancers with one of these backend IPs, the failure of each IP refused alone)."""
+
+    def read(ips: List[str]) -> List[str]:
+        ids: List[str] = []
+        offset = 0
+        while True:
+            reply = session.call("ecm", "DescribeLoadBalancers", {"BackendPrivateIps": ips, "Offset": offset, "Limit": MAX_PAGE})
+            page = reply.get("LoadBalancerSet") or []
+            ids.extend(lb["LoadBalancerId"] for lb in page if lb.get("LoadBalancerId"))
+            offset += len(page)
+            if not page or offset >= int(reply.get("TotalCount") or 0):
+                return ids
+
+    found, failed = bisect(list(private_ips), read)
+    return sorted({i for ids in found for i in ids}), failed
 
 
 def describe_targets(session: CloudSession, load_balancer_id: str) -> List[Dict[str, Any]]:
     reply = session.call("ecm", "DescribeTargets", {"LoadBalancerId": load_balancer_id})
     return list(reply.get("Listeners") or [])
+
+
+DEREGISTER_IS_SYNCHRONOUS = False
+"""Whether ECM BatchDeregisterTargets is a task is UNCONFIRMED (tencent-facts §6): its task is polled."""
 
 
 def batch_deregister(

@@ -21,7 +21,10 @@ BUSY_CODES = (
     "FailedOperation.OperationConflict",  # ECM: another operation is running on the load balancer
 )
 
+NOT_SENT = "MessageNotSent"  # the function's own: SendCmqMsg answered Result false ("true表示发送成功")
+
 RETRYABLE_PREFIXES = BUSY_CODES + (
+    NOT_SENT,
     "RequestLimitExceeded",  # more than 20 requests a second to one action (tencent-facts §5)
     "FailedOperation.RateLimitExceeded",
     "FailedOperation.RequestTimeout",
@@ -34,6 +37,7 @@ RETRYABLE_PREFIXES = BUSY_CODES + (
 PERMANENT_PREFIXES = (
     "InstanceNotFound",  # the function's own codes for what the cloud says does not exist
     "ActivityNotFound",
+    "NotLeaving",  # Auto Scaling contradicts a lifecycle or scale-in claim (trust.py)
     "AuthFailure",
     "UnauthorizedOperation",
     "InvalidInstanceId",

@@ -18,6 +18,7 @@ from urllib.parse import urlparse
 from ..config import Settings
 from ..log import decision
 from ..model import CloudFailure
+from ..scrub import scrub
 from .deadline import Deadline
 from .errors import BUSY_CODES, CloudError, is_retryable
 from .ratelimit import RateLimiter
@@ -167,7 +168,8 @@ class CloudSession:
             except TencentCloudSDKException as exc:
                 failure = CloudFailure(
                     code=str(exc.get_code() or "ClientError"),
-                    message=str(exc.get_message() or "")[:500],
+                    # Scrubbed before it is kept: an error page may echo the request's headers (X-TC-Token).
+                    message=scrub(_text(exc.get_message()), self.settings.secrets)[:500],
                     action=f"{service}:{action}",
                     request_id=exc.get_request_id() or None,
                 )
@@ -190,6 +192,19 @@ class CloudSession:
                 pause_seconds=round(pause, 3),
             )
             self.sleep(pause)
+
+    def retry_pause(self, service: str, code: str, attempt: int) -> float:
+        """The pause `call` would take before retrying `code` after its `attempt`-th try (for clients
+        that make their own HTTP calls, such as the CMQ data plane)."""
+        return self._pause(service, code, attempt)
+
+    def work_budget(self) -> float:
+        """Seconds a non-essential call may take (what `call` allows without `essential`)."""
+        return self._work_budget()
+
+    def final_budget(self) -> float:
+        """Seconds an essential call may take (what `call` allows with `essential=True`)."""
+        return self._final_budget()
 
     def _final_budget(self) -> float:
         """Time left for the queue sends that keep unfinished work, less a moment to answer SCF."""
@@ -223,7 +238,7 @@ class CloudSession:
 
         The first poll comes after about as long as this process has seen tasks take (before any,
         `task_poll_seconds`); the next a quarter of that later, then each 1.5 times further apart, never
-        more than `task_poll_seconds`. A task still running at the
+        more than `task_poll_seconds`. A null status counts as running. A task still running at the
         deadline is reported as status 2 and the caller treats the work as not done.
         """
         clock = clock_for(service, self.settings.task_poll_seconds)
@@ -237,7 +252,9 @@ class CloudSession:
             asked = time.monotonic()
             reply = self.call(service, action, {"TaskId": task_id}, region=region)
             polls += 1
-            status = int(reply.get("Status", 2))
+            # ECM's Status "可能返回 null" (SDK models): no valid value yet, so the task is still running.
+            raw = reply.get("Status")
+            status = 2 if raw is None else int(raw)
             if status != 2:
                 # It ended before we asked: at the first poll that is all we know, later ones bracket it.
                 clock.record(asked - started if polls == 1 else (previous_poll + asked) / 2 - started)
@@ -246,6 +263,14 @@ class CloudSession:
                 return 2, "task still running when the invocation's time ran out"
             wait = min(max(expected / 4, 0.02) if polls == 1 else wait * 1.5, self.settings.task_poll_seconds)
             previous_poll = asked
+
+
+def _text(message: Any) -> str:
+    """The SDK puts a non-200 answer's raw body (bytes) in the message of ServerNetworkError."""
+    if isinstance(message, bytes):
+        return message.decode("utf-8", "replace")
+    return str(message or "")
+
 
 def _out_of_time(service: str, action: str) -> CloudFailure:
     return CloudFailure("ClientDeadlineExceeded", "not enough of the invocation's time left for this call", f"{service}:{action}")

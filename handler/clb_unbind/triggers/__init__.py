@@ -46,12 +46,14 @@ class ParsedEvent:
 
 
 def http_answer(status: int, body: Dict[str, Any]) -> Dict[str, Any]:
-    """The SCF integration response for API Gateway (reference/tencent-facts.md §2.4)."""
+    """The SCF integration response for API Gateway (reference/tencent-facts.md §2.4), secrets scrubbed."""
+    from ..scrub import scrub
+
     return {
         "isBase64Encoded": False,
         "statusCode": status,
         "headers": {"Content-Type": "application/json"},
-        "body": json.dumps(body),
+        "body": json.dumps(scrub(body)),
     }
 
 

@@ -9,7 +9,7 @@ Contract (shared/DESIGN.md, "API Gateway authentication"):
   says ``"isBase64Encoded": true`` the body is base64-decoded first and the decoded *bytes* are
   signed (and parsed), so a client always signs the bytes it sent;
 * the timestamp is the header value with surrounding whitespace removed, as an integer; more than
-  ``CLB_UNBIND_API_CLOCK_SKEW`` (300 s) from now, either way, is refused;
+  ``CLB_UNBIND_API_CLOCK_SKEW`` (default 300 s, 1–900) from now, either way, is refused;
 * with ``CLB_UNBIND_API_SECRET`` unset every request is refused (fail closed).
 
 Order: authenticate (401) → method (405, only POST) → size (413) → body (400). Nothing is parsed
@@ -18,7 +18,7 @@ and never which check failed. A request replayed unchanged within the skew windo
 again (the operation is idempotent); one replayed with any change to its body fails the signature.
 
 Body: ``{"instanceIds": [...1..CLB_UNBIND_MAX_INSTANCES ids], "dryRun": bool, "reason": str}``;
-duplicates are dropped. Answers: `HttpAnswer(status, {"error": reason, "requestId": id})`.
+duplicate ids are dropped; a key given twice in any object is 400 (the signed bytes must have one meaning). Answers: `HttpAnswer(status, {"error": reason, "requestId": id})`.
 """
 from __future__ import annotations
 
@@ -133,7 +133,7 @@ def parse(event: dict, settings: Settings, now: float) -> Tuple[Optional[Record]
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         return answer(400, "body: not UTF-8 text")
-    data, error = loads(text, "body")
+    data, error = loads(text, "body", unique_keys=True)
     if error:
         return answer(400, error)
     if not isinstance(data, dict):

@@ -1,4 +1,9 @@
-"""CMQ / TDMQ-for-CMQ queue or topic trigger (reference/tencent-facts.md §2.3).
+"""The legacy CMQ topic trigger's records (reference/tencent-facts.md §2.3, §9.1).
+
+SCF no longer offers a CMQ trigger, and its old one pushed from topics only: a queue never pushes.
+Accounts that still have a topic trigger get these records; lifecycle notifications sent to a queue
+are pulled by the timer's consumer run instead (consumer.py). ``"type": "queue"`` is still parsed, as
+the old trigger's documentation showed it.
 
 ``{"Records": [{"CMQ": {"type": "queue"|"topic", "topicOwner": int|str, "topicName", "subscriptionName",
 "publishTime", "msgId", "requestId", "msgBody": "<string>", "msgTag": "a,b" | ["a", "b"]}}]}``

@@ -14,6 +14,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
 
 from ..config import Settings
 from ..model import Record, is_instance_id
+from ..scrub import scrub
 
 # Largest string we json-decode that is not a message body (an SCF dead letter's ClientContext):
 # SCF itself caps a synchronous invocation's ClientContext at 6 MB (reference/tencent-facts.md §3.2).
@@ -23,9 +24,10 @@ INSTANCE_ID_RULE = "is not a CVM (ins- + 8 lowercase letters/digits) or ECM (ein
 
 
 def short_repr(value: Any, limit: int = 60) -> str:
-    """A bounded repr for messages: a field's bad value is shown, never a whole payload."""
+    """A bounded repr for messages: a field's bad value is shown, never a whole payload, nor a secret
+    pasted into it (refusals travel in answers, dead letters and the function's return value)."""
     try:
-        text = repr(value)
+        text = scrub(repr(value))
     except (RecursionError, ValueError, TypeError):  # deep nesting, odd objects
         text = f"<{type(value).__name__}>"
     if len(text) > limit:
@@ -154,10 +156,30 @@ def safe_dumps(value: Any) -> str:
         return json.dumps(f"<{type(value).__name__} that cannot be serialised>")
 
 
-def loads(text: str, path: str) -> Tuple[Any, Optional[str]]:
-    """Decode JSON; on failure return the refusal reason instead of raising."""
+class DuplicateKey(ValueError):
+    pass
+
+
+def _unique_pairs(pairs: List[Tuple[str, Any]]) -> dict:
+    """`object_pairs_hook` that refuses a key given twice: `json` would silently keep the last one."""
+    out: dict = {}
+    for key, value in pairs:
+        if key in out:
+            raise DuplicateKey(key)
+        out[key] = value
+    return out
+
+
+def loads(text: str, path: str, *, unique_keys: bool = False) -> Tuple[Any, Optional[str]]:
+    """Decode JSON; on failure return the refusal reason instead of raising.
+
+    With `unique_keys`, an object naming a key twice is refused: readers disagree on which value wins
+    (Python keeps the last), so a signed body must have one meaning (`{"dryRun": true, "dryRun": false}`).
+    """
     try:
-        return json.loads(text), None
+        return json.loads(text, object_pairs_hook=_unique_pairs if unique_keys else None), None
+    except DuplicateKey as exc:
+        return None, f"{path}: key {short_repr(str(exc), 40)} is given more than once"
     except RecursionError:
         return None, f"{path}: JSON nested too deeply"
     except ValueError as exc:  # JSONDecodeError is a ValueError

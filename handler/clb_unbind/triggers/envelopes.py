@@ -1,8 +1,8 @@
 """The project's own queue messages: the retry envelope and the dead-letter envelope.
 
 Both are JSON objects sent with TDMQ-for-CMQ `SendCmqMsg` (retry: to `CLB_UNBIND_RETRY_QUEUE` with a
-delay; dead letter: to `CLB_UNBIND_DEAD_LETTER_QUEUE`). The retry queue triggers the function again,
-so a retry envelope comes back as a CMQ record's `msgBody`; a dead-letter envelope comes back only
+delay; dead letter: to `CLB_UNBIND_DEAD_LETTER_QUEUE`). The retry queue is read by the timer's consumer
+run (it defaults to `CLB_UNBIND_QUEUE`), so a retry envelope comes back as a queue message's body; a dead-letter envelope comes back only
 when an operator redrives it (sends it to the retry queue or invokes the function with it).
 
 Retry (`kind` = ``clb-unbind/retry``)::
@@ -27,6 +27,7 @@ a redriven dead letter's notices come back with attempt 1 and source ``redrive``
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import datetime, timezone
 from typing import Any, Annotated, List, Literal, Optional, Sequence
@@ -35,11 +36,15 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInf
 from pydantic.alias_generators import to_camel
 
 from ..model import ActivityRef, CloudFailure, LifecycleAction, Notice
+from ..scrub import scrub
 from .common import InstanceIdStr
 
 RETRY_KIND = "clb-unbind/retry"
 DEAD_LETTER_KIND = "clb-unbind/dead-letter"
 ENVELOPE_VERSION = 1
+MAX_MESSAGE_BYTES = 1024 * 1024
+"""A TDMQ-for-CMQ message is at most 1 MiB (`MaxMsgSize`, tencent-facts §8.3): every envelope fits in it."""
+DIGEST_PREFIX_CHARS = 1024
 
 def utc_now_iso() -> str:
     """`firstSeen` for a new envelope, e.g. ``2024-05-01T10:00:00Z``."""
@@ -107,6 +112,8 @@ class EnvelopeNotice(_Model):
     source: str
     record_id: str
     lifecycle: Optional[EnvelopeLifecycle] = None
+    claim: bool = False
+    """A scale-in claim stays one across retries: Auto Scaling is asked again on every attempt."""
 
     @classmethod
     def from_notice(cls, notice: Notice) -> "EnvelopeNotice":
@@ -116,6 +123,7 @@ class EnvelopeNotice(_Model):
             source=notice.source,
             record_id=notice.record_id,
             lifecycle=EnvelopeLifecycle.from_action(notice.lifecycle) if notice.lifecycle else None,
+            claim=notice.claim,
         )
 
     def to_notice(
@@ -135,12 +143,44 @@ class EnvelopeNotice(_Model):
             reason=self.reason,
             record_id=record_id,
             lifecycle=self.lifecycle.to_action() if self.lifecycle else None,
+            claim=self.claim,
             attempt=attempt,
             dry_run=dry_run,
             first_seen=first_seen,
             prior_request_ids=tuple(prior_request_ids),
             original=original,
         )
+
+
+class OriginalDigest(_Model):
+    """What is kept of an original too big to carry whole: enough to find and recognise it."""
+
+    bytes: int = Field(ge=0)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    prefix: str
+
+    @classmethod
+    def of(cls, text: str) -> "OriginalDigest":
+        raw = text.encode("utf-8", "surrogatepass")
+        return cls(bytes=len(raw), sha256=hashlib.sha256(raw).hexdigest(), prefix=text[:DIGEST_PREFIX_CHARS])
+
+
+class EnvelopeRefusal(_Model):
+    """One refused record of an event, inside the event's one `refused_input` dead letter."""
+
+    record_id: str
+    source: str
+    reason: str
+    original: Optional[str] = None
+    original_digest: Optional[OriginalDigest] = None
+
+    def json_bytes(self) -> int:
+        return len(self.model_dump_json(by_alias=True).encode("utf-8", "surrogatepass"))
+
+    def digested(self) -> "EnvelopeRefusal":
+        if self.original is None:
+            return self
+        return self.model_copy(update={"original": None, "original_digest": OriginalDigest.of(self.original)})
 
 
 class EnvelopeActivity(_Model):
@@ -182,6 +222,8 @@ class _Envelope(_Model):
     activities: List[EnvelopeActivity] = Field(default_factory=list)
     request_ids: List[str] = Field(default_factory=list)
     original: Optional[str] = None
+    original_digest: Optional[OriginalDigest] = None
+    """Set instead of `original` when the original would not fit in one queue message."""
 
     @field_validator("notices", mode="before")
     @classmethod
@@ -191,9 +233,20 @@ class _Envelope(_Model):
             raise ValueError(f"at most {limit} notices per message, got {len(value)}")
         return value
 
+    def json_bytes(self) -> int:
+        return len(self.model_dump_json(by_alias=True).encode("utf-8", "surrogatepass"))
+
+    def fitted(self, limit: int = MAX_MESSAGE_BYTES) -> "_Envelope":
+        """This envelope, with its original replaced by a digest when the whole would not fit in `limit`
+        bytes (a 600 KB body of quotes doubles when escaped into JSON)."""
+        if self.original is None or self.json_bytes() <= limit:
+            return self
+        return self.model_copy(update={"original": None, "original_digest": OriginalDigest.of(self.original)})
+
     def to_json(self) -> str:
-        """Compact JSON for `SendCmqMsg.MsgContent`."""
-        return self.model_dump_json(by_alias=True)
+        """Compact JSON for `SendCmqMsg.MsgContent`, every secret scrubbed (the original payload and the
+        errors may hold one: a key pasted into a message, an error page echoing a header)."""
+        return json.dumps(scrub(self.model_dump(mode="json", by_alias=True)), separators=(",", ":"), ensure_ascii=False)
 
     @classmethod
     def from_json(cls, text: str, *, max_instances: Optional[int] = None):
@@ -247,6 +300,8 @@ class DeadLetterEnvelope(_Envelope):
     reason: str = Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")
     detail: str = ""
     errors: List[EnvelopeError] = Field(default_factory=list)
+    refused: List[EnvelopeRefusal] = Field(default_factory=list)
+    """`refused_input` only: the event's refused records, one dead letter for many (each within the size cap)."""
 
     @classmethod
     def from_notices(
@@ -285,6 +340,9 @@ __all__ = [
     "EnvelopeError",
     "EnvelopeLifecycle",
     "EnvelopeNotice",
+    "EnvelopeRefusal",
+    "MAX_MESSAGE_BYTES",
+    "OriginalDigest",
     "RETRY_KIND",
     "RetryEnvelope",
     "parse_iso",

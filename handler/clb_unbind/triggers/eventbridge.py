@@ -29,6 +29,15 @@ is ignored. ``data`` is then one of:
 * a queue connector event whose ``data.msgBody`` is such a payload as a string;
 * a CVM event: ``data.instanceId`` names the instance; the notice's reason is the event type. A
   ``status`` of ``"0"`` (the problem is resolved) is ignored.
+
+Trust: an event is believed only as far as its type allows.
+
+* A ``cvm:`` type counts only from ``source`` ``cvm.cloud.tencent`` (the source of Tencent's CVM events
+  in the pages above), and only as the CVM event schema: the one ``data.instanceId``. A ``cvm:`` event
+  whose ``data`` is shaped as a payload (a list of ids, an envelope) is refused.
+* Any other configured type may carry only a claim (an AS lifecycle or scaling-activity payload), which
+  Auto Scaling must confirm before anything is unbound (trust.py). A list of ids or an envelope on an
+  event bus is nobody's word: refused.
 """
 from __future__ import annotations
 
@@ -43,6 +52,7 @@ from . import payloads
 from .common import Context, InstanceIdStr, IntOrStr, NumberOrStr, Strict, describe, ignored, json_type, refused, safe_dumps, too_big, utf8_len
 
 PAYLOAD_MARKERS = ("LifecycleTransition", "LifecycleHookId", "ActivityType", "instanceIds", "kind")
+CVM_SOURCE = "cvm.cloud.tencent"
 
 
 class CloudEvent(Strict):
@@ -84,12 +94,15 @@ def parse(event: dict, settings: Settings, now: float) -> Record:
     size = utf8_len(safe_dumps(data))
     if size > settings.max_payload_bytes:
         return refused(ctx, too_big("data", size, settings.max_payload_bytes), raw)
-    if any(marker in data for marker in PAYLOAD_MARKERS):
-        record = payloads.parse_payload(data, ctx.at("data"), raw=raw)
-        return replace(record, payload=raw)
-    if isinstance(data.get("msgBody"), str):
-        record = payloads.parse_body(data["msgBody"], ctx.at("data", "msgBody"))
-        return replace(record, payload=raw)
+    is_cvm = ev.type.startswith("cvm:")
+    if is_cvm and ev.source != CVM_SOURCE:
+        return refused(ctx, f"source: a {ev.type} event comes from {CVM_SOURCE!r}, not {ev.source[:60]!r}", raw)
+    if not is_cvm and any(marker in data for marker in PAYLOAD_MARKERS):
+        return _claim_only(payloads.parse_payload(data, ctx.at("data"), raw=raw), ctx, raw)
+    if not is_cvm and isinstance(data.get("msgBody"), str):
+        return _claim_only(payloads.parse_body(data["msgBody"], ctx.at("data", "msgBody")), ctx, raw)
+    if is_cvm and any(marker in data for marker in PAYLOAD_MARKERS):
+        return refused(ctx, f"data: a {ev.type} event names its one instance in data.instanceId, not a payload", raw)
     if "instanceId" not in data:
         return refused(ctx, f"data: no instanceId, and not a payload this function handles ({payloads.EXPECTED})", raw)
     if ev.status is not None and str(ev.status) == "0":
@@ -106,3 +119,11 @@ def parse(event: dict, settings: Settings, now: float) -> Record:
         dry_run=settings.dry_run,
     )
     return Record(record_id=record_id, source="eventbridge", notices=(notice,), payload=raw)
+
+
+def _claim_only(record: Record, ctx: Context, raw: str) -> Record:
+    """From an event bus, only a lifecycle or scale-in claim is accepted: Auto Scaling will check it."""
+    if record.notices and not all(n.needs_confirmation for n in record.notices):
+        return refused(ctx, "data: an event bus may carry an Auto Scaling lifecycle or scaling-activity payload, "
+                            "not a list of instance ids or an envelope (use a direct call or API Gateway)", raw)
+    return replace(record, payload=raw)

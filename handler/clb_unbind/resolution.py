@@ -1,0 +1,61 @@
+"""What a resolution found: the value `resolve` returns and the helpers its per-cloud halves share.
+
+Kept apart from `resolve.py` (which dispatches to `resolve_clb` / `resolve_ecm`) so that those modules
+and the dispatcher all import from here and never from each other.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, FrozenSet, Iterable, List, Optional, Tuple
+
+from .cloud.cvm import NetworkPlace
+from .model import Binding, CloudFailure
+
+
+@dataclass(frozen=True)
+class Resolution:
+    bindings: Dict[str, Tuple[Binding, ...]] = field(default_factory=dict)
+    """Every instance the cloud knows, with its bindings (an empty tuple when it has none)."""
+    missing: FrozenSet[str] = frozenset()
+    """Ids the cloud does not know: the instance is gone or never existed."""
+    places: Dict[str, NetworkPlace] = field(default_factory=dict)
+    """Where each instance sits on the network; it does not change while the function runs."""
+    failed: Dict[str, CloudFailure] = field(default_factory=dict)
+    """Instances whose bindings could not be read, with the reason; neither bound nor missing."""
+
+    def merge(self, other: "Resolution") -> "Resolution":
+        return Resolution({**self.bindings, **other.bindings}, self.missing | other.missing, {**self.places, **other.places},
+                          {**self.failed, **other.failed})
+
+    @classmethod
+    def of(cls, instance_ids: Iterable[str], places: Dict[str, NetworkPlace], found: Iterable[Binding],
+           failed: Dict[str, CloudFailure]) -> "Resolution":
+        """Bindings of the instances that were found and not failed; missing = neither found nor failed."""
+        ok = [i for i in places if i not in failed]
+        mine = [b for b in found if b.instance_id not in failed]
+        missing = frozenset(instance_ids) - frozenset(places) - frozenset(failed)
+        return cls(group_by_instance(ok, mine), missing, places, dict(failed))
+
+
+def unique(bindings: Iterable[Binding]) -> Tuple[Binding, ...]:
+    seen: Dict[tuple, Binding] = {}
+    for b in bindings:
+        seen.setdefault(b.key, b)
+    return tuple(sorted(seen.values(), key=lambda b: (b.load_balancer_id, b.listener_id, b.location_id or "", b.private_ip, b.target_port)))
+
+
+def known_places(instance_ids: Iterable[str], earlier: Optional[Resolution]) -> Optional[Dict[str, NetworkPlace]]:
+    """The earlier resolution's places for these ids, if it covered all of them."""
+    if earlier is None:
+        return None
+    ids = set(instance_ids)
+    if not ids <= set(earlier.places):
+        return None
+    return {i: earlier.places[i] for i in ids}
+
+
+def group_by_instance(instance_ids: Iterable[str], bindings: Iterable[Binding]) -> Dict[str, Tuple[Binding, ...]]:
+    grouped: Dict[str, List[Binding]] = {i: [] for i in instance_ids}
+    for b in bindings:
+        grouped.setdefault(b.instance_id, []).append(b)
+    return {i: unique(bs) for i, bs in grouped.items()}

@@ -1,0 +1,92 @@
+"""Reconciling with Auto Scaling: every timer run asks who waits on a terminating hook (shared/DESIGN.md,
+"Reconciling with Auto Scaling"; tencent-facts §9.5).
+
+A notification can be lost (a hook notifying another queue, a queue re-created, a message past its
+retention, a hook older than the function); Auto Scaling's own state cannot. For the groups in
+`CLB_UNBIND_GROUPS`, one `DescribeAutoScalingInstances` per 5 groups and 100 instances lists every
+member; those `IN_TERMINATING_HOOK` that the queue pass did not handle become notices with the source
+`reconcile` and go through the same pipeline as the queue's.
+
+Only our own hook is completed: the group's `INSTANCE_TERMINATING` hook whose notification target is
+`CLB_UNBIND_QUEUE` (`DescribeLifecycleHooks`, read once a run and only when someone waits). A group
+without one is unbound and left waiting (`no_own_hook`), so another team's hook is never ended early.
+An idle sweep costs its reads and nothing else.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Set
+
+from .cloud.autoscaling import WAITING_STATE, Hook, group_members, lifecycle_hooks
+from .cloud.errors import CloudError
+from .cloud.session import CloudSession
+from .config import Settings
+from .finish import RecordReport
+from .log import decision
+from .model import LifecycleAction, Notice, Record
+from .process import process
+
+SOURCE = "reconcile"
+TERMINATING = "INSTANCE_TERMINATING"
+QUEUE_TARGETS = ("TDMQ_CMQ_QUEUE", "CMQ_QUEUE")  # SDK autoscaling `NotificationTarget.TargetType` (facts §1.2)
+
+
+@dataclass
+class SweepReport:
+    watched: int = 0
+    """Members of the watched groups that Auto Scaling listed."""
+    waiting: int = 0
+    reconciled: List[str] = field(default_factory=list)
+    no_own_hook: List[str] = field(default_factory=list)
+    error: str = ""
+    reports: List[RecordReport] = field(default_factory=list)
+
+
+def sweep(settings: Settings, session: CloudSession, handled: Set[str]) -> SweepReport:
+    report = SweepReport()
+    groups = sorted(settings.groups)
+    try:
+        members = group_members(session, groups)
+    except CloudError as exc:
+        report.error = exc.code
+        decision("sweep_failed", level=logging.ERROR, groups=groups, error_code=exc.code, error_message=exc.failure.message)
+        return report
+    report.watched = len(members)
+    waiting = [m for m in members if m.state == WAITING_STATE and m.group_id in settings.groups]
+    report.waiting = len(waiting)
+    leftover = sorted((m for m in waiting if m.instance_id not in handled), key=lambda m: m.instance_id)
+    if not leftover:
+        decision("swept", groups=groups, watched=report.watched, waiting=report.waiting, reconciled=0)
+        return report
+    try:
+        own = own_hooks(lifecycle_hooks(session, sorted({m.group_id for m in leftover})), settings.queue)
+    except CloudError as exc:
+        report.error = exc.code
+        decision("sweep_failed", level=logging.ERROR, groups=groups, error_code=exc.code, error_message=exc.failure.message)
+        return report
+    report.no_own_hook = sorted({m.group_id for m in leftover if m.group_id not in own})
+    for group_id in report.no_own_hook:
+        decision("no_own_hook", level=logging.WARNING, group_id=group_id, queue=settings.queue,
+                 reason=f"no {TERMINATING} hook of this group notifies {settings.queue}: unbinding, not completing")
+    records = [
+        Record(record_id=f"{SOURCE}:{m.instance_id}", source=SOURCE, notices=(Notice(
+            instance_id=m.instance_id, source=SOURCE, reason=WAITING_STATE, record_id=f"{SOURCE}:{m.instance_id}",
+            lifecycle=LifecycleAction(own[m.group_id].hook_id, None, m.group_id) if m.group_id in own else None,
+            dry_run=settings.dry_run, confirmed=True,
+        ),))
+        for m in leftover
+    ]
+    report.reconciled = [m.instance_id for m in leftover]
+    decision("swept", groups=groups, watched=report.watched, waiting=report.waiting, reconciled=report.reconciled)
+    report.reports = process(records, settings, session).reports
+    return report
+
+
+def own_hooks(hooks: List[Hook], queue: Optional[str]) -> Dict[str, Hook]:
+    """Per group, its terminating hook that notifies our queue (the lowest id if, oddly, there are several)."""
+    own: Dict[str, Hook] = {}
+    for hook in sorted(hooks, key=lambda h: h.hook_id):
+        if hook.transition == TERMINATING and hook.target_type in QUEUE_TARGETS and queue and hook.queue_name == queue:
+            own.setdefault(hook.group_id, hook)
+    return own
