@@ -164,8 +164,8 @@ def derive(t: Timings, dead_letter_queue: str) -> Derived:
     cycle = receive_cycle(vt, I)
     mrc = min(t.max_attempts, RETENTION_MAX // cycle)
     mrc_reason = (f"the function's attempts ({t.max_attempts}): its own retries are new messages, so the queue counts "
-                  f"only receipts that ended without a delete (a run that died holding the message); after that many "
-                  f"the message is poison and moves to {dead_letter_queue}")
+                  f"only receipts that ended without a delete (a run that died or ran out of time holding the message, "
+                  f"or could not queue its retry); after that many the message is poison and moves to {dead_letter_queue}")
     if mrc < t.max_attempts:
         mrc_reason += f"; cut to {mrc} so that {mrc} receipts {cycle} s apart fit in the {RETENTION_MAX} s retention"
     ret_floor = retention_floor(hb, mrc, vt, I, t.retry_max_seconds)
