@@ -7,12 +7,17 @@ import os
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any, Dict, List, Tuple
 
 ROOT = Path(__file__).resolve().parent.parent
 ESTATE = ROOT / "emulator" / "estates" / "demo.json"
 API_SECRET = "demo-api-secret-not-for-production"
+LIFECYCLE_QUEUE = "clb-unbind-lifecycle"
+GROUP = "asg-group001"
+TIMER_ENV = {"CLB_UNBIND_QUEUE": LIFECYCLE_QUEUE, "CLB_UNBIND_GROUPS": GROUP, "CLB_UNBIND_POLL_SECONDS": "1"}
+"""The timer run: the lifecycle queue, the scaling group to sweep, a 1 s long poll to keep the demo short."""
 
 
 def start_emulator() -> Tuple[subprocess.Popen, str]:
@@ -42,6 +47,47 @@ def sign(event: Dict[str, Any]) -> Dict[str, Any]:
     return {**event, "headers": headers}
 
 
+def admin(endpoint: str, name: str, body: Any = None) -> Any:
+    """The emulator's loopback admin endpoints (emulator/README.md)."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(f"{endpoint}/_emulator/{name}", data=data, method="POST" if data else "GET")
+    with urllib.request.urlopen(request, timeout=10) as reply:
+        return json.loads(reply.read())
+
+
+def publish_lifecycle(endpoint: str, estate: Dict[str, Any]) -> List[str]:
+    """Before the timer run: Auto Scaling scales in two instances.
+
+    ins-web00001's hook (pending in the demo estate) notifies the queue, as a producer would with
+    SendCmqMsg; ins-web00003 is scaled in now and its notification published by the emulator; the
+    notification of ins-web00002 (also pending) was lost: only the sweep can find it."""
+    from clb_unbind.triggers.envelopes import utc_now_iso
+
+    action = next(a for a in estate["lifecycleActions"] if a["instanceId"] == "ins-web00001")
+    body = json.dumps({"Service": "Tencent Cloud Auto Scaling", "Time": utc_now_iso(), "AppId": "1251783334",
+                       "ActivityId": "asa-scalein1", "AutoScalingGroupId": GROUP, "LifecycleHookId": action["lifecycleHookId"],
+                       "LifecycleHookName": "unbind-before-terminate", "LifecycleActionToken": action["lifecycleActionToken"],
+                       "InstanceId": "ins-web00001", "LifecycleTransition": "INSTANCE_TERMINATING", "NotificationMetadata": ""})
+    send_cmq_msg(endpoint, estate, body)
+    admin(endpoint, "scale-in", {"groupId": GROUP, "instanceIds": ["ins-web00003"], "publish": True})
+    return ["queue: ins-web00001, ins-web00003 (2 notifications)", "lost: ins-web00002 (no notification; the sweep's)"]
+
+
+def send_cmq_msg(endpoint: str, estate: Dict[str, Any], body: str) -> None:
+    from tencentcloud.common.credential import Credential
+    from tencentcloud.common.profile.client_profile import ClientProfile
+    from tencentcloud.common.profile.http_profile import HttpProfile
+    from tencentcloud.tdmq.v20200217 import models, tdmq_client
+
+    cred = estate["credentials"][0]
+    http = HttpProfile(endpoint=endpoint.split("//", 1)[1])
+    http.scheme = "http"
+    client = tdmq_client.TdmqClient(Credential(cred["secretId"], cred["secretKey"]), estate["region"], ClientProfile(httpProfile=http))
+    request = models.SendCmqMsgRequest()
+    request.QueueName, request.MsgContent = LIFECYCLE_QUEUE, body
+    client.SendCmqMsg(request)
+
+
 def main() -> int:
     estate = json.loads(ESTATE.read_text())
     credential = estate["credentials"][0]
@@ -67,12 +113,22 @@ def main() -> int:
         proc, endpoint = start_emulator()
         os.environ["CLB_UNBIND_ENDPOINT"] = endpoint
         print(f"\n=== {path.name} (emulator at {endpoint}) ===", flush=True)
+        timer = event.get("Type") == "Timer"
+        if timer:
+            for line in publish_lifecycle(endpoint, estate):
+                print(f"--- before the timer run, {line}", flush=True)
+            os.environ.update(TIMER_ENV)
         started = time.monotonic()
         try:
             answer: Any = main_handler(event, {"request_id": f"demo-{path.stem}", "time_limit_in_ms": 60000})
+            if timer:
+                answer = {**answer, "queuesAfter": admin(endpoint, "queues"),
+                          "lifecycleAfter": admin(endpoint, "state").get("lifecycleActions")}
         except Exception as exc:  # the function raises when work cannot be queued: show it, go on
             answer = exc
         finally:
+            for name in TIMER_ENV:
+                os.environ.pop(name, None)
             proc.terminate()
             proc.wait(timeout=10)
         runs.append((path.name, answer, time.monotonic() - started))
@@ -95,6 +151,14 @@ def summary(runs: List[Tuple[str, Any, float]]) -> str:
         lines.append(f"{name}: {status}{sum(calls.values())} API calls ({', '.join(f'{k} {v}' for k, v in calls.items()) or 'none'}), {seconds:.2f}s")
         if "error" in result:
             lines.append(f"    refused: {result['error']}")
+        if "queue" in result:
+            q = result["queue"]
+            lines.append(f"    queue {q['name']}: {q['received']} received in {q['passes']} pass(es), {q['deleted']} deleted, "
+                         f"{q['kept']} kept; stopped: {q['stopped']}")
+        if "sweep" in result:
+            w = result["sweep"]
+            lines.append(f"    sweep of {', '.join(w['groups'])}: {w['watched']} members, {w['waiting']} waiting on a terminating hook, "
+                         f"reconciled (no notification seen): {', '.join(w['reconciled']) or 'none'}")
         for record in result.get("records", []):
             lines.append(f"    record {record['recordId']}: {record['status']}" + (f" ({record['reason']})" if record.get("reason") else ""))
             for inst in record["instances"]:
@@ -110,6 +174,11 @@ def summary(runs: List[Tuple[str, Any, float]]) -> str:
                     lines.append(f"        left alone (not allowed) {b['loadBalancerId']}/{b['listenerId']}")
                 for e in inst["errors"]:
                     lines.append(f"        error {e['code']}: {e['message']}")
+        if "queuesAfter" in result:
+            after = result["queuesAfter"].get(LIFECYCLE_QUEUE, {})
+            empty = "empty" if not any(after.values()) else f"NOT empty: {after}"
+            lines.append(f"    afterwards: queue {LIFECYCLE_QUEUE} is {empty}; lifecycle actions: "
+                         + ", ".join(f"{a['instanceId']} {a.get('result') or 'waiting'}" for a in result["lifecycleAfter"] or []))
     return "\n".join(lines)
 
 

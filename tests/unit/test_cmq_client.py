@@ -22,6 +22,7 @@ import pytest
 
 from clb_unbind.cloud import cmq
 from clb_unbind.cloud.deadline import Deadline
+from clb_unbind.model import CloudFailure
 from clb_unbind.cloud.errors import CloudError, is_permanent, is_retryable
 from clb_unbind.cloud.session import CloudSession
 from clb_unbind.config import Settings
@@ -128,7 +129,10 @@ def make_session(url: str, token: Optional[str] = None, seconds: float = 30.0, c
 @pytest.fixture
 def decisions(monkeypatch: pytest.MonkeyPatch) -> List[Tuple[str, Dict[str, Any]]]:
     seen: List[Tuple[str, Dict[str, Any]]] = []
-    monkeypatch.setattr(cmq, "decision", lambda name, **fields: seen.append((name, fields)))
+    from clb_unbind.cloud import session
+
+    for module in (cmq, session):  # the client's own decisions, and the shared back-off's `retrying`
+        monkeypatch.setattr(module, "decision", lambda name, **fields: seen.append((name, fields)))
     return seen
 
 
@@ -452,4 +456,9 @@ def test_session_budget_accessors_match_the_private_ones() -> None:
     session.deadline.margin = 2.0
     assert session.work_budget() == pytest.approx(8.0)
     assert session.final_budget() == pytest.approx(10.0 - session.ANSWER_SECONDS)
-    assert session.retry_pause("cmq", "RequestLimitExceeded.CmqQps", 1) > 0
+    waits: List[float] = []
+    session.sleep = waits.append
+    session.back_off("cmq", CloudFailure("RequestLimitExceeded.CmqQps", "", "cmq:X"), 1, session.work_budget)
+    assert len(waits) == 1 and waits[0] > 0
+    with pytest.raises(CloudError):  # not worth another try
+        session.back_off("cmq", CloudFailure("AuthFailure.CmqAuthentication", "", "cmq:X"), 1, session.work_budget)

@@ -54,7 +54,7 @@ import requests
 from ..config import SettingsError
 from ..log import decision
 from ..model import CloudFailure
-from .errors import CloudError, is_permanent, is_retryable
+from .errors import CloudError, is_permanent
 from .session import CloudSession, chunks
 
 SERVICE = "cmq"
@@ -272,23 +272,8 @@ def _call(
         outcome = _attempt(session, endpoint, action, params, (connect, read), accept)
         if not isinstance(outcome, CloudFailure):
             return outcome
-        failure = outcome
-        if not is_retryable(failure.code):
-            raise CloudError(failure)
-        pause = session.retry_pause(SERVICE, failure.code, attempt)
-        if pause + max(session.latency, MIN_CALL_SECONDS) >= budget():
-            raise CloudError(failure)
-        decision(
-            "retrying",
-            level=logging.DEBUG,
-            action=failure.action,
-            error_code=failure.code,
-            cloud_request_id=failure.request_id,
-            call_attempt=attempt,
-            pause_seconds=round(pause, 3),
-        )
-        session.sleep(pause)
-        last = failure
+        session.back_off(SERVICE, outcome, attempt, budget)
+        last = outcome
 
 
 def _attempt(

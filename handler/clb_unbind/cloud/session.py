@@ -177,26 +177,27 @@ class CloudSession:
                 took = time.monotonic() - started
                 # Rises at once with a slow call, falls slowly: the estimate errs towards stopping early.
                 self.latency = max(took, 0.7 * self.latency + 0.3 * took)
-            if not is_retryable(failure.code):
-                raise CloudError(failure)
-            pause = self._pause(service, failure.code, attempt)
-            if pause + max(self.latency, 0.05) >= budget():
-                raise CloudError(failure)
-            decision(
-                "retrying",
-                level=logging.DEBUG,
-                action=failure.action,
-                error_code=failure.code,
-                cloud_request_id=failure.request_id,
-                call_attempt=attempt,
-                pause_seconds=round(pause, 3),
-            )
-            self.sleep(pause)
+            self.back_off(service, failure, attempt, budget)
 
-    def retry_pause(self, service: str, code: str, attempt: int) -> float:
-        """The pause `call` would take before retrying `code` after its `attempt`-th try (for clients
-        that make their own HTTP calls, such as the CMQ data plane)."""
-        return self._pause(service, code, attempt)
+    def back_off(self, service: str, failure: CloudFailure, attempt: int, budget: Callable[[], float]) -> None:
+        """After the `attempt`-th try failed: raise `CloudError` if the failure is not worth another try,
+        or if the pause and another call would not fit in `budget`; else log and wait. Shared with the
+        clients that make their own HTTP calls (the CMQ data plane)."""
+        if not is_retryable(failure.code):
+            raise CloudError(failure)
+        pause = self._pause(service, failure.code, attempt)
+        if pause + max(self.latency, 0.05) >= budget():
+            raise CloudError(failure)
+        decision(
+            "retrying",
+            level=logging.DEBUG,
+            action=failure.action,
+            error_code=failure.code,
+            cloud_request_id=failure.request_id,
+            call_attempt=attempt,
+            pause_seconds=round(pause, 3),
+        )
+        self.sleep(pause)
 
     def work_budget(self) -> float:
         """Seconds a non-essential call may take (what `call` allows without `essential`)."""
