@@ -192,19 +192,15 @@ def update_function_configuration(ctx: Ctx, params: dict) -> dict:
     return {}
 
 
-def _trigger_desc(t: deployment.Trigger) -> str:
-    return t.desc
-
-
 def _trigger_info(t: deployment.Trigger) -> dict:
     return {"Enable": 1 if t.enable else 0, "Qualifier": t.qualifier, "TriggerName": t.name, "Type": t.type,
-            "TriggerDesc": _trigger_desc(t), "AvailableStatus": "Available", "CustomArgument": t.custom_argument,
+            "TriggerDesc": t.desc, "AvailableStatus": "Available", "CustomArgument": t.custom_argument,
             "AddTime": t.add_time, "ModTime": t.mod_time, "ResourceId": "", "BindStatus": "on",
             "TriggerAttribute": "", "Description": t.description}
 
 
 def _trigger(t: deployment.Trigger) -> dict:
-    return {"ModTime": t.mod_time, "Type": t.type, "TriggerDesc": _trigger_desc(t), "TriggerName": t.name,
+    return {"ModTime": t.mod_time, "Type": t.type, "TriggerDesc": t.desc, "TriggerName": t.name,
             "AddTime": t.add_time, "Enable": 1 if t.enable else 0, "CustomArgument": t.custom_argument,
             "AvailableStatus": "Available", "ResourceId": "", "BindStatus": "on", "TriggerAttribute": "",
             "Qualifier": t.qualifier, "Description": t.description}
