@@ -140,9 +140,8 @@ def run_check(args: argparse.Namespace, cloud_factory: Callable[..., Cloud], say
         say(json.dumps([f.to_dict() for f in findings], ensure_ascii=False))
     else:
         for f in findings:
-            say(f"{'ok' if f.ok else 'VIOLATED':<9} {f.invariant}: {f.detail}")
-            if not f.ok and f.fix:
-                say(f"{'':<9} fix: {f.fix}")
+            fix = f" -- fix: {f.fix}" if not f.ok and f.fix else ""
+            say(f"{'ok' if f.ok else 'VIOLATED':<9} {f.invariant}: {f.detail}{fix}")
     return OK if all(f.ok for f in findings) else FAILED
 
 

@@ -343,18 +343,24 @@ def check(cloud: Cloud, function: str, namespace: str = "default", groups: Seque
     # 9. dead letters
     names = [n for n in dict.fromkeys([((q or {}).get("DeadLetterPolicy") or {}).get("DeadLetterQueue") or "",
                                         env.get("CLB_UNBIND_DEAD_LETTER_QUEUE", "")]) if n]
-    if not names:
-        out.append(Finding("dead_letters", False, "no dead-letter queue configured", setup_hint))
+    empty, waiting, missing_queues = [], [], []
     for name in names:
         dlq = current.queue(cloud, name)
         if dlq is None:
-            out.append(Finding("dead_letters", False, f"dead-letter queue {name} does not exist", setup_hint))
+            missing_queues.append(name)
             continue
-        waiting = sum(int(dlq.get(k) or 0) for k in ("ActiveMsgNum", "InactiveMsgNum", "DelayMsgNum"))
-        if waiting == 0:
-            out.append(Finding("dead_letters", True, f"{name} is empty"))
+        count = sum(int(dlq.get(k) or 0) for k in ("ActiveMsgNum", "InactiveMsgNum", "DelayMsgNum"))
+        if count:
+            waiting.append(f"{count} message(s) wait in {name}; {_message_age(dlq, now)}")
         else:
-            out.append(Finding("dead_letters", False, f"{waiting} message(s) wait in {name}; {_message_age(dlq, now)}",
-                               "read them (each names its reason and keeps the original payload), fix the cause, "
-                               "then replay them: PYTHONPATH=handler python -m clb_unbind redrive FILE"))
+            empty.append(name)
+    if not names or missing_queues:
+        detail = f"dead-letter queue {', '.join(missing_queues)} does not exist" if missing_queues else "no dead-letter queue configured"
+        out.append(Finding("dead_letters", False, "; ".join([detail] + waiting), setup_hint))
+    elif waiting:
+        out.append(Finding("dead_letters", False, "; ".join(waiting),
+                           "read them (each names its reason and keeps the original payload), fix the cause, "
+                           "then replay them: PYTHONPATH=handler python -m clb_unbind redrive FILE"))
+    else:
+        out.append(Finding("dead_letters", True, f"{', '.join(empty)} {'is' if len(empty) == 1 else 'are'} empty"))
     return out

@@ -61,3 +61,17 @@ def test_serverless_yml_names_no_key_the_component_ignores() -> None:
     assert re.search(rf"^\s+runtime: {re.escape(RUNTIME)}\s*$", SERVERLESS, re.M)
     assert re.search(rf"^\s+handler: {re.escape(HANDLER)}\s*$", SERVERLESS, re.M)
     assert "CLB_UNBIND_QUEUE:" in SERVERLESS
+
+
+def test_a_package_holding_the_operator_tool_or_its_sdks_is_refused(tmp_path: Path) -> None:
+    for must in ("index.py", "clb_unbind/__init__.py", "clb_unbind/app.py"):
+        (tmp_path / must).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / must).write_text("")
+    for must in ("tencentcloud/common", "pydantic", "pydantic_core", "pythonjsonlogger"):
+        (tmp_path / must).mkdir(parents=True)
+    assert package.check_contents(tmp_path) == []
+    for never in ("deploy", "tencentcloud/scf", "tencentcloud/cam"):
+        (tmp_path / never).mkdir(parents=True)
+    problems = package.check_contents(tmp_path)
+    assert any("deploy/" in p for p in problems) and any("tencentcloud/scf/" in p for p in problems)
+    assert any("tencentcloud/cam/" in p for p in problems)

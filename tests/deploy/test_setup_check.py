@@ -16,11 +16,10 @@ def findings(ops: Ops, *extra: str) -> Dict[str, Dict[str, Any]]:
     code, out = ops.check("--json", *extra)
     rows = json.loads(out)
     assert code == (0 if all(r["ok"] for r in rows) else 1)
-    by_name: Dict[str, Dict[str, Any]] = {}
     for row in rows:
         assert set(row) == {"invariant", "ok", "detail", "fix"}
-        if row["invariant"] not in by_name or not row["ok"]:
-            by_name[row["invariant"]] = row
+    by_name = {row["invariant"]: row for row in rows}
+    assert len(by_name) == len(rows) == 9
     return by_name
 
 
@@ -195,7 +194,9 @@ def test_each_broken_invariant_fails_check_and_names_the_fix(ops: Ops, name: str
     assert not row["ok"], row
     assert fix_words in row["fix"], row
     code, text = ops.check("--group", GROUPS[0])
-    assert code == 1 and f"VIOLATED  {invariant}:" in text and "fix: " in text
+    line = next(x for x in text.splitlines() if x.startswith(f"VIOLATED  {invariant}:"))
+    assert code == 1 and f" -- fix: {row['fix']}" in line
+    assert len(text.splitlines()) == len(result) == 9
 
 
 def test_a_group_given_to_check_that_does_not_exist(ops: Ops) -> None:
