@@ -74,7 +74,10 @@ def _inputs(args: argparse.Namespace) -> Inputs:
 def _validate_environment(d: Desired) -> None:
     """Setup never stores an environment the function would refuse at its first run."""
     settings = function_settings({**d.function.environment, "TENCENTCLOUD_REGION": d.inputs.region})
-    settings.cmq_base_url  # noqa: B018 - raises for a region without a known CMQ endpoint
+    try:
+        settings.cmq_base_url  # noqa: B018 - raises for a region without a known CMQ endpoint
+    except ValueError as exc:
+        raise ValueError(f"{exc} (pass --cmq-endpoint; the console shows the queue's address)") from None
 
 
 def setup(args: argparse.Namespace, cloud_factory: Callable[..., Cloud], say: Callable[[str], None]) -> int:

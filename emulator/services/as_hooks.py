@@ -19,7 +19,8 @@ Behaviour sources (SDK autoscaling 3.1.169 ``models.py`` docstrings and ``errorc
   unknown ``ResourceNotFound.LifecycleHookNotFound``), then the same fields; those left out stay.
 * ``DescribeAutoScalingGroupsRequest``: AutoScalingGroupIds ≤ 100, not with Filters
   (``InvalidParameter.Conflict``); Filters ``auto-scaling-group-id``, ``auto-scaling-group-name``;
-  Limit ≤ 100. A well-formed unknown id is absent from the answer. Launch configurations, capacities
+  Limit ≤ 100. A well-formed unknown id, or a group of another region, is absent from the answer
+  (Auto Scaling is regional, as DescribeAutoScalingInstances/DescribeLifecycleHooks here). Launch configurations, capacities
   and VPCs are not emulated: the reply carries what the estate has.
 """
 from __future__ import annotations
@@ -41,7 +42,7 @@ def _group(ctx: Ctx, group_id: str) -> Any:
     if not ID_RE["asg"].match(group_id):
         raise ApiError(INVALID_GROUP_ID, f"The scaling group ID `{group_id}` is invalid.")
     group = ctx.estate.groups.get(group_id)
-    if group is None:
+    if group is None or group.region != ctx.region:
         raise ApiError(GROUP_NOT_FOUND, f"The scaling group `{group_id}` is not found.")
     return group
 
@@ -147,7 +148,7 @@ def describe_auto_scaling_groups(ctx: Ctx, params: dict) -> dict:
             raise ApiError(INVALID_GROUP_ID, f"The scaling group ID `{gid}` is invalid.")
     wanted = filters(params, {"auto-scaling-group-id", "auto-scaling-group-name"}, invalid_code="InvalidParameterValue.Filter",
                      values_limit=5, values_code="LimitExceeded.FilterValuesTooLong")
-    found = list(ctx.estate.groups.values())
+    found = [g for g in ctx.estate.groups.values() if g.region == ctx.region]
     if ids is not None:
         found = [g for g in found if g.group_id in set(ids)]
     if "auto-scaling-group-id" in wanted:

@@ -103,6 +103,11 @@ def test_a_group_that_does_not_exist_stops_setup_before_any_write(ops: Ops) -> N
     assert ops.writes() == []
 
 
+def test_groups_are_looked_up_in_the_region_given(ops: Ops) -> None:
+    code, out = ops.setup("--region", "ap-shanghai", "--dry-run")
+    assert code == 1 and "no such scaling group in ap-shanghai" in out and ops.writes() == []
+
+
 def test_a_function_with_another_runtime_is_not_touched(ops: Ops) -> None:
     assert ops.setup()[0] == 0
     deployment.of_emulator(ops.emu).function("ap-guangzhou", "default", FUNCTION).runtime = "Python3.7"
@@ -116,7 +121,8 @@ def test_usage_and_credential_errors_exit_2(ops: Ops, monkeypatch: pytest.Monkey
     assert ops.setup("--timeout", "20")[0] == 2
     assert ops.setup("--package", "/nonexistent.zip")[0] == 2
     assert ops.run("check", "--no-such-flag")[0] == 2
-    assert ops.setup("--region", "ap-tokyo")[0] == 2  # no CMQ endpoint known there
+    code, out = ops.setup("--region", "ap-tokyo")
+    assert code == 2 and "--cmq-endpoint" in out  # no CMQ endpoint known there
     monkeypatch.delenv("TENCENTCLOUD_SECRET_ID")
     from deploy import cloud
 
