@@ -141,18 +141,6 @@ def trusts_scf(document: Any) -> bool:
 
 
 # ------------------------------------------------------------------ the check
-@dataclass
-class Live:
-    fn: Optional[Json]
-    env: Dict[str, str]
-    settings: Any
-    settings_error: str
-    queue_name: str
-    queue: Optional[Json]
-    timer_interval: Optional[int]
-    hooks: List[Json]
-
-
 def _message_age(q: Json, now: float) -> str:
     raw = q.get("MinMsgTime")
     if not raw:

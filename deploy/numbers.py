@@ -25,7 +25,7 @@ V = visibility timeout, b = first retry delay):
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Dict, List, Optional
 
 VISIBILITY_BOUNDS = (1, 43200)
@@ -80,7 +80,6 @@ class Derived:
     heartbeat: Value
     async_invoke: Dict[str, Value]
     timer_cron: Value
-    notes: List[str] = field(default_factory=list)
 
     def all(self) -> List[tuple]:
         """(resource, Value) pairs in the order they are printed."""
