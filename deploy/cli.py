@@ -125,7 +125,9 @@ def setup(args: argparse.Namespace, cloud_factory: Callable[..., Cloud], say: Ca
     except (ApiFailure, ApplyError) as exc:
         say(f"setup: {exc}; run setup again once the cause is fixed: it resumes where it stopped")
         return FAILED
-    say(f"{sent} write call(s) made; now run `make check` (python -m deploy check --function {d.function.name})")
+    groups = " ".join(h.group for h in d.hooks)
+    say(f"{sent} write call(s) made; now run `make check GROUPS=\"{groups}\"` "
+        f"(python -m deploy check --function {d.function.name} --region {d.inputs.region})")
     return OK
 
 
