@@ -2,7 +2,8 @@
 
 Order, so that what has a goal runs on a quiet machine:
   1. cold import timings (fresh interpreters, alternating sides);
-  2. the handler on (a), (b), (c), (e), one after the other, then on (d), alone;
+  2. the handler on (a), (b), (c), (e), one after the other, then on (d), alone, then the queue
+     workloads (f)-(i) (bench/queue_workloads.py), one after the other;
   3. side by side, to keep `make bench` within minutes: the naive strategy on every workload, and the
      tracemalloc runs of (e), each against its own emulator process (they mostly sleep on task waits,
      busy load balancers and the rate limit; their wall times are for comparison, not goals).
@@ -18,8 +19,10 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from . import report
 from .emulator_process import ROOT, EmulatorKnobs
+from .estates import LIFECYCLE_QUEUE
 from .imports import ImportTimes, measure
 from .naive import POLL_SECONDS, RATE_PER_SECOND
+from .queue_workloads import QUEUE_WORKLOADS, QueueRun, run_queue_workload
 from .workloads import WORKLOADS, Run, run
 
 ZIP = ROOT / "dist" / "clb-unbind.zip"
@@ -42,13 +45,18 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--task-seconds", type=float, default=0.5, help="emulator: how long a load balancer task runs (default 0.5)")
     p.add_argument("--latency", type=float, default=0.02, help="emulator: seconds added to every reply (default 0.02)")
     p.add_argument("--rate-limit", type=int, default=20, help="emulator: requests per second per action, 0 = off (default 20, the API's)")
-    p.add_argument("--only", default="abcde", help="workloads to run, e.g. 'ac' (default abcde)")
+    p.add_argument("--only", default="abcdefghi",
+                   help="workloads to run, e.g. 'ac'; f-i are the queue workloads (default abcdefghi)")
+    p.add_argument("--queue", action="store_true", help="only the queue workloads f-i (same as --only fghi)")
     p.add_argument("--no-naive", action="store_true", help="skip the naive strategy")
     p.add_argument("--no-imports", action="store_true", help="skip the cold-import timings")
     p.add_argument("--import-runs", type=int, default=9, help="fresh interpreters per import timing (default 9)")
     args = p.parse_args(argv)
     knobs = EmulatorKnobs(args.task_seconds, args.latency, args.rate_limit)
-    chosen = [WORKLOADS[k] for k in args.only if k in WORKLOADS]
+    only = "fghi" if args.queue else args.only
+    chosen = [WORKLOADS[k] for k in only if k in WORKLOADS]
+    queue_chosen = [QUEUE_WORKLOADS[k] for k in only if k in QUEUE_WORKLOADS]
+    queue_runs: List[QueueRun] = []
     started = time.monotonic()
     runs: Dict[Tuple[str, str], Run] = {}
 
@@ -67,6 +75,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         if w.invocations > 1:
             progress(f"({w.key}) handler: {w.invocations} worker processes")
             runs[(w.key, "handler")] = run(w, "handler", knobs)
+
+    for qw in queue_chosen:
+        progress(f"({qw.key}) handler: timer runs")
+        queue_runs.append(run_queue_workload(qw, knobs))
 
     side_by_side: List[Tuple[str, str, Any]] = []
     if not args.no_naive:
@@ -103,9 +115,17 @@ def main(argv: Optional[List[str]] = None) -> int:
     for w in chosen:
         out.append(f"  ({w.key}) {w.title}: {w.shape.bindings_per_instance} bindings per leaving instance, "
                    f"{w.invocations} invocation(s) x {w.notices_per_invocation} lifecycle record(s)")
-    out.append("")
-    out.append("API calls by action, wall time, each beside the workload's lower bound")
-    out += report.calls_table(chosen, runs, knobs)
+    for qw in queue_chosen:
+        out.append(f"  ({qw.key}) {qw.title}")
+    if chosen:
+        out.append("")
+        out.append("API calls by action, wall time, each beside the workload's lower bound")
+        out += report.calls_table(chosen, runs, knobs)
+    if queue_runs:
+        out.append("")
+        out.append("Queue workloads: timer runs (events/timer.json), each in a fresh worker process, against a fleet estate "
+                   "whose groups' terminating hook notifies " + LIFECYCLE_QUEUE)
+        out += report.queue_lines(queue_runs)
     mem = [w for w in chosen if w.memory]
     for w in mem:
         out.append("")
@@ -119,10 +139,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     out.append("Goals")
     ecm_check = runs.get(("a", "handler")) or next((r for (k, s), r in runs.items() if s == "handler"), None)
     out += ["  " + line for line in report.goal_lines(WORKLOADS, runs, knobs, imports, package_facts(), ecm_check)]
+    out += ["  " + line for line in report.queue_goal_lines(queue_runs)]
     out.append("")
     out.append(f"bench took {time.monotonic() - started:.0f}s")
     print("\n".join(out), flush=True)
-    return 0 if all(r.ok for r in runs.values()) else 1
+    return 0 if all(r.ok for r in runs.values()) and all(r.ok for r in queue_runs) else 1
 
 
 if __name__ == "__main__":

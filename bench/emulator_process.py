@@ -76,8 +76,22 @@ class EmulatorProcess:
         with urllib.request.urlopen(f"{self.endpoint}/_emulator/{name}", timeout=60) as reply:
             return json.loads(reply.read())
 
+    def _post(self, name: str, body: Dict[str, Any]) -> Any:
+        request = urllib.request.Request(f"{self.endpoint}/_emulator/{name}", data=json.dumps(body).encode(),
+                                         headers={"Content-Type": "application/json"}, method="POST")
+        with urllib.request.urlopen(request, timeout=60) as reply:
+            return json.loads(reply.read())
+
     def calls(self) -> List[Dict[str, Any]]:
         return self._get("calls")
+
+    def queues(self) -> Dict[str, Dict[str, int]]:
+        """Visible / in-flight / delayed messages per queue."""
+        return self._get("queues")
+
+    def scale_in(self, group_id: str, instance_ids: List[str], publish: bool = True) -> Dict[str, Any]:
+        """Auto Scaling starts the group's terminating hooks; with `publish` their notifications go to the queue."""
+        return self._post("scale-in", {"groupId": group_id, "instanceIds": instance_ids, "publish": publish})
 
     def state(self) -> Dict[str, Any]:
         return self._get("state")

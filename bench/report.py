@@ -7,6 +7,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from .emulator_process import EmulatorKnobs
 from .imports import BARE, ImportTimes
+from .queue_workloads import QueueRun
 from .workloads import Run, Workload
 
 ACTIONS: Sequence[Tuple[str, str]] = (
@@ -237,3 +238,38 @@ def where_time_went(r: Run, w: Workload, knobs: EmulatorKnobs) -> List[str]:
                    f"CPU {r.cpu_seconds:.1f}s in all = {r.cpu_seconds / CPUS:.1f}s of this machine's {CPUS} cores "
                    "(on SCF each invocation has its own)")
     return out
+
+
+def queue_lines(results: Sequence[QueueRun]) -> List[str]:
+    """Per queue workload: its calls by action beside the bound, then its figures beside their bound or goal."""
+    out: List[str] = []
+    for r in results:
+        w = r.workload
+        out.append(f"  ({w.key}) {w.title}")
+        actions = sorted(set(r.calls.get("by_action", {})) | set(r.bound))
+        rows = [["    action", "", "calls", "bound"]]
+        rows += [[f"    {a}", "", str(r.calls.get("by_action", {}).get(a, 0)), str(r.bound.get(a, 0))] for a in actions]
+        rows.append(["    total", "", str(r.calls.get("total", 0)), str(sum(r.bound.values()))])
+        out += _table(rows)
+        refused = r.calls.get("refused") or {}
+        if refused:
+            out.append("      answered with an error code: " + ", ".join(f"{k} {v}" for k, v in sorted(refused.items()))
+                       + (" (CMQ 7000 = no message: the empty receive a run ends on)" if any(k.endswith(":7000") for k in refused) else ""))
+        rows = [["    figure", "", "measured", "bound / goal", "verdict"]]
+        rows += [[f"    {f.name}", "", f.measured, f.bound, "-" if f.met is None else _verdict(f.met)] for f in r.figures]
+        out += _table(rows, right_from=5)
+        out += [f"      {n}" for n in r.notes]
+        out.append(f"      ok: {'yes' if r.ok else 'NO: ' + '; '.join(r.errors[:1] + r.problems)}")
+    out.append("  calls: every request that reached the emulator in the workload's timer runs, all runs together")
+    return out
+
+
+def queue_goal_lines(results: Sequence[QueueRun]) -> List[str]:
+    lines: List[str] = []
+    for r in results:
+        for f in r.figures:
+            if f.met is not None:
+                lines.append(f"({r.workload.key}) {f.name}: {f.measured} vs {f.bound}  {_verdict(f.met and r.ok)}")
+        if not r.ok:
+            lines.append(f"      [run not ok: {'; '.join(r.errors[:1] + r.problems)}]")
+    return lines

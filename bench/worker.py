@@ -59,7 +59,8 @@ def compact(answer: Any) -> Any:
     if isinstance(records, list):
         return {"apiCalls": answer.get("apiCalls"), "seconds": answer.get("seconds"), "answer_bytes": len(json.dumps(answer)),
                 "records": [r.get("status") for r in records],
-                "instances": [i.get("status") for r in records for i in r.get("instances") or []]}
+                "instances": [i.get("status") for r in records for i in r.get("instances") or []]} | {
+                    k: answer[k] for k in ("queue", "sweep", "error") if k in answer}
     return {k: v for k, v in answer.items() if k != "instances"} | {"instances": len(answer.get("instances") or [])}
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import List, Sequence, Set
+from typing import List, Sequence, Set, Tuple
 
 from .cloud import cmq
 from .cloud.errors import CloudError
@@ -59,17 +59,17 @@ def consume(settings: Settings, session: CloudSession, queue: str, started: floa
             break
         began = time.monotonic()
         try:
-            messages = _receive_pass(settings, session, queue)
+            received = _receive_pass(settings, session, queue)
         except CloudError as exc:
             decision("receive_failed", level=logging.ERROR, queue=queue, error_code=exc.code, error_message=exc.failure.message)
             report.stopped = "receive_failed"
             break
-        if not messages:
+        if not received:
             report.stopped = "queue_empty"
             break
         report.passes += 1
-        report.received += len(messages)
-        if not _handle_pass(settings, session, queue, messages, report):
+        report.received += len(received)
+        if not _handle_pass(settings, session, queue, received, report):
             report.stopped = "delete_failed"
             break
         pass_seconds = max(pass_seconds, time.monotonic() - began)
@@ -88,34 +88,41 @@ def _why_stop(settings: Settings, session: CloudSession, started: float, pass_se
     return ""
 
 
-def _receive_pass(settings: Settings, session: CloudSession, queue: str) -> List[cmq.QueueMessage]:
-    """The first receive waits up to the long poll; later ones do not wait, while full batches come."""
-    messages: List[cmq.QueueMessage] = []
+def _receive_pass(settings: Settings, session: CloudSession, queue: str) -> List[Tuple[cmq.QueueMessage, Record]]:
+    """The first receive waits up to the long poll; later ones do not wait, while full batches come and
+    the pass names fewer than `max_instances_per_pass` instances (a scaling activity counts as one)."""
+    received: List[Tuple[cmq.QueueMessage, Record]] = []
     poll = settings.poll_seconds
-    while len(messages) < settings.max_instances_per_pass:
-        batch = cmq.receive(session, queue, min(RECEIVE_MAX, settings.max_instances_per_pass - len(messages)), poll)
-        messages.extend(batch)
+    named = 0
+    while named < settings.max_instances_per_pass:
+        batch = cmq.receive(session, queue, RECEIVE_MAX, poll)
+        records = records_of(batch, settings, queue)
+        received.extend(zip(batch, records))
+        named += sum(len(r.notices) + len(r.activities) for r in records)
         if len(batch) < RECEIVE_MAX:
             break
         poll = 0
-    return messages
+    return received
 
 
 def records_of(messages: Sequence[cmq.QueueMessage], settings: Settings, queue: str) -> List[Record]:
-    """One record per message, id = its msgId (a duplicate delivery gets `#n`), source `queue`."""
+    """One record per message, id = its msgId, source `queue`."""
     now = time.time()
-    records = [
+    return [
         payloads.parse_body(m.body, Context(settings=settings, source="queue", record_id=m.msg_id,
                                             path=f"{queue}[{m.msg_id}].msgBody", now=now))
         for m in messages
     ]
-    return list(make_unique(records))
 
 
-def _handle_pass(settings: Settings, session: CloudSession, queue: str, messages: Sequence[cmq.QueueMessage],
-                 report: ConsumeReport) -> bool:
-    """Handle one pass and acknowledge it; False when deleting failed (the queue is unwell: stop the run)."""
-    records = records_of(messages, settings, queue)
+def _handle_pass(settings: Settings, session: CloudSession, queue: str,
+                 received: Sequence[Tuple[cmq.QueueMessage, Record]], report: ConsumeReport) -> bool:
+    """Handle one pass and acknowledge it; False when deleting failed (the queue is unwell: stop the run).
+
+    A message delivered twice in one pass is two records (a repeated msgId gets `#n`); the pipeline
+    still unbinds and completes its instance once."""
+    messages = [m for m, _ in received]
+    records = list(make_unique([r for _, r in received]))
     done = process(records, settings, session)
     report.reports.extend(done.reports)
     report.handled |= {n.instance_id for r in records for n in r.notices}

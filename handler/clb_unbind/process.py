@@ -55,8 +55,10 @@ def process(records: Sequence[Record], settings: Settings, session: Optional[Clo
         record_failures = {r.record_id: RecordFailure(session_failure) for r in records if r.refused is None and (r.notices or r.activities)}
     finisher = Finisher(settings, session)
     if session is not None:
-        # Keep back time for one queue send per record that may leave work behind, and one more.
-        session.reserved_calls = 1 + sum(1 for r in records if r.refused is None and (r.notices or r.activities))
+        # Keep back time for one queue send per record that may leave work behind, one for the refusals'
+        # dead letter (sent after the real work), and one more.
+        refusals = any(r.refused is not None for r in records)
+        session.reserved_calls = 1 + int(refusals) + sum(1 for r in records if r.refused is None and (r.notices or r.activities))
         more, record_failures = _expand_activities(session, records, seen)
         outcomes = run(session, [*notices, *more])
     reports = finisher.finish(records, outcomes, record_failures)

@@ -217,3 +217,10 @@ def test_the_deadline_cuts_a_run_short_and_the_next_finishes(fleet: Any, invoke:
 def test_a_timer_without_a_queue_does_nothing_but_say_so(fleet: Any, invoke: Any) -> None:
     answer = invoke(TIMER)
     assert answer["error"] == "CLB_UNBIND_QUEUE is not set" and fleet.calls == []
+
+
+def test_a_pass_gathers_at_most_its_cap_of_instances(fleet: Any, invoke: Any) -> None:
+    fleet.scale_in(GROUP, [leaving_id(i) for i in range(40)])
+    answer = timer(invoke, fleet, CLB_UNBIND_MAX_INSTANCES_PER_PASS="16")
+    assert answer["queue"]["passes"] == 3 and answer["queue"]["deleted"] == 40  # 16 + 16 + 8
+    assert fleet.count("BatchDeregisterTargets") == 3 * 4
