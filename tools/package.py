@@ -112,9 +112,13 @@ def check_contents(root: Path, bytecode_tag: str = "") -> List[str]:
                  "pythonjsonlogger"):
         if not (root / must).exists():
             problems.append(f"missing {must}")
-    for never in ("tests", "emulator", "bench", "tools", "chaos", "demo", "bin"):
+    for never in ("tests", "emulator", "bench", "tools", "chaos", "demo", "bin", "deploy"):
         if (root / never).exists():
             problems.append(f"must not ship {never}/")
+    # The operator tool's SDK packages (requirements-ops.txt) are for the operator's machine only.
+    for never in ("tencentcloud/scf", "tencentcloud/cam"):
+        if (root / never).exists():
+            problems.append(f"must not ship {never}/ (an operator package)")
     for path in root.rglob("*"):
         if path.suffix in (".pyc", ".pyo") and not path.name.endswith(f".{bytecode_tag}.pyc"):
             problems.append(f"must not ship {path.relative_to(root)} (bytecode of another Python)")

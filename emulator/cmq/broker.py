@@ -67,6 +67,10 @@ class Broker:
         self._next_msg_id = next_msg_id
         self._handles = 0
 
+    def add_queue(self, name: str) -> None:
+        """Serve a queue created after the broker (tdmq ``CreateCmqQueue``)."""
+        self._messages.setdefault(name, [])
+
     # ----------------------------------------------------------------- writes
     def send(self, queue: str, body: str, delay: int, now: float, source: str) -> Message:
         msg = Message(str(self._next_msg_id()), body, now, delay, now + delay, source=source)

@@ -1,9 +1,15 @@
 """Registry of emulated services, keyed by the credential-scope service name."""
 from __future__ import annotations
 
-from . import autoscaling, clb, cvm, ecm, tdmq
+from dataclasses import replace
+
+from . import as_hooks, autoscaling, cam, clb, cvm, ecm, scf, tdmq, tdmq_queues
 from .common import ActionSpec, Ctx, ServiceSpec
 
-SERVICES: dict[str, ServiceSpec] = {s.name: s for s in (cvm.SERVICE, clb.SERVICE, ecm.SERVICE, autoscaling.SERVICE, tdmq.SERVICE)}
+SERVICES: dict[str, ServiceSpec] = {s.name: s for s in (
+    cvm.SERVICE, clb.SERVICE, ecm.SERVICE, tdmq.SERVICE, autoscaling.SERVICE, scf.SERVICE, cam.SERVICE)}
+# Management actions of the operator tool (deploy/), in their own modules on the same estate objects.
+SERVICES["tdmq"] = replace(tdmq.SERVICE, actions={**tdmq.SERVICE.actions, **tdmq_queues.ACTIONS})
+SERVICES["as"] = replace(autoscaling.SERVICE, actions={**autoscaling.SERVICE.actions, **as_hooks.ACTIONS})
 
 __all__ = ["SERVICES", "ActionSpec", "Ctx", "ServiceSpec"]

@@ -1,0 +1,166 @@
+"""`python -m deploy setup|check`: the commands and flags of DESIGN.md ("Operator commands").
+
+    python -m deploy setup --group asg-aaaaaaaa [--group asg-…] [--region ap-guangzhou] [--dry-run]
+    python -m deploy check [--function clb-unbind] [--region …] [--group asg-…] [--json]
+
+Exit status: setup 0 done (or planned, with --dry-run), 1 a write failed or the live state blocks
+the plan; check 0 every invariant holds, 1 one is violated; both 2 for a usage or credential error
+(and for an API error that stops the reading).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Callable, Optional, Sequence
+
+from .apply import ApplyError, apply, pending
+from .cloud import ApiFailure, Cloud, CredentialError
+from .desired import PACKAGE, Desired, Inputs, desired
+from .invariants import check, function_settings
+from .numbers import DerivationError, Timings
+from .plan import PlanError, plan
+
+USAGE, FAILED, OK = 2, 1, 0
+
+
+def _region(arg: Optional[str]) -> str:
+    return arg or os.environ.get("TENCENTCLOUD_REGION") or "ap-guangzhou"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m deploy", description="Provision and check a clb-unbind deployment.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--region", help="region of the function, queues and groups (default TENCENTCLOUD_REGION, else ap-guangzhou)")
+    common.add_argument("--function", default="clb-unbind", help="function name (default clb-unbind)")
+    common.add_argument("--namespace", default="default")
+    common.add_argument("--group", action="append", default=[], metavar="ASG_ID", help="scaling group (repeatable)")
+    s = sub.add_parser("setup", parents=[common], help="provision idempotently; --dry-run prints the plan only")
+    s.add_argument("--dry-run", action="store_true", help="print the plan, call no write API")
+    s.add_argument("--package", type=Path, default=PACKAGE, help="the zip `make package` builds (default dist/clb-unbind.zip)")
+    s.add_argument("--queue", default="clb-unbind-lifecycle")
+    s.add_argument("--dead-letter-queue", default="clb-unbind-dead-letter")
+    s.add_argument("--role", default="clb-unbind-role")
+    s.add_argument("--policy", default="clb-unbind-policy")
+    s.add_argument("--memory", type=int, default=128)
+    s.add_argument("--cmq-endpoint", help="CMQ data-plane base URL for regions without a known one (CLB_UNBIND_CMQ_ENDPOINT)")
+    d = Timings()
+    s.add_argument("--timeout", type=int, default=d.function_timeout, help=f"function timeout, s (default {d.function_timeout})")
+    s.add_argument("--timer-seconds", type=int, default=d.timer_interval, help="timer interval, s; divides 60 (default 60)")
+    s.add_argument("--consume-seconds", type=float, default=d.consume_seconds)
+    s.add_argument("--poll-seconds", type=float, default=d.poll_seconds)
+    s.add_argument("--max-attempts", type=int, default=d.max_attempts)
+    s.add_argument("--retry-base-seconds", type=float, default=d.retry_base_seconds)
+    s.add_argument("--retry-max-seconds", type=float, default=d.retry_max_seconds)
+    s.add_argument("--heartbeat", type=int, help="HeartbeatTimeout, s (default: the least that covers a run and a retry)")
+    c = sub.add_parser("check", parents=[common], help="read the deployment; one line per invariant")
+    c.add_argument("--json", action="store_true", help='print [{"invariant", "ok", "detail", "fix"}]')
+    return parser
+
+
+def _inputs(args: argparse.Namespace) -> Inputs:
+    timings = Timings(function_timeout=args.timeout, timer_interval=args.timer_seconds, consume_seconds=args.consume_seconds,
+                      poll_seconds=args.poll_seconds, max_attempts=args.max_attempts,
+                      retry_base_seconds=args.retry_base_seconds, retry_max_seconds=args.retry_max_seconds,
+                      heartbeat=args.heartbeat)
+    return Inputs(groups=tuple(args.group), region=_region(args.region), function=args.function, namespace=args.namespace,
+                  queue=args.queue, dead_letter_queue=args.dead_letter_queue, role=args.role, policy=args.policy,
+                  package=args.package, memory=args.memory, cmq_endpoint=args.cmq_endpoint, timings=timings)
+
+
+def _validate_environment(d: Desired) -> None:
+    """Setup never stores an environment the function would refuse at its first run."""
+    settings = function_settings({**d.function.environment, "TENCENTCLOUD_REGION": d.inputs.region})
+    try:
+        settings.cmq_base_url  # noqa: B018 - raises for a region without a known CMQ endpoint
+    except ValueError as exc:
+        raise ValueError(f"{exc} (pass --cmq-endpoint; the console shows the queue's address)") from None
+
+
+def setup(args: argparse.Namespace, cloud_factory: Callable[..., Cloud], say: Callable[[str], None]) -> int:
+    try:
+        d = desired(_inputs(args))
+        _validate_environment(d)
+    except (ValueError, FileNotFoundError) as exc:
+        kind = "cannot derive the numbers" if isinstance(exc, DerivationError) else "usage"
+        say(f"setup: {kind}: {exc}")
+        return USAGE
+    try:
+        cloud = cloud_factory(d.inputs.region, dry_run=args.dry_run)
+    except CredentialError as exc:
+        say(f"setup: {exc}")
+        return USAGE
+    say(f"clb-unbind setup: function {d.function.name} in {d.inputs.region}, groups {', '.join(h.group for h in d.hooks)}"
+        + (" (dry run: no write call)" if args.dry_run else ""))
+    say("derived numbers:")
+    for resource, value in d.derived.all():
+        say(f"  {resource} {value.name} = {value.value}")
+        say(f"      because {value.reason}")
+    try:
+        steps = plan(cloud, d)
+    except PlanError as exc:
+        say(f"setup: {exc}")
+        return FAILED
+    except ApiFailure as exc:
+        say(f"setup: reading the deployment failed: {exc}")
+        return USAGE if exc.is_auth else FAILED
+    say("plan:")
+    for step in steps:
+        say(f"  {step.kind:<9} {step.resource}")
+        for change in step.changes:
+            say(f"              {change}")
+    writes = pending(steps)
+    if args.dry_run:
+        say(f"{len(writes)} write call(s) planned: " + (", ".join(f"{w.service}:{w.action}" for w in writes) or "none")
+            + "; none made (dry run)")
+        return OK
+    if not writes:
+        say("nothing to change")
+        return OK
+    try:
+        sent = apply(cloud, steps, say)
+    except (ApiFailure, ApplyError) as exc:
+        say(f"setup: {exc}; run setup again once the cause is fixed: it resumes where it stopped")
+        return FAILED
+    groups = " ".join(h.group for h in d.hooks)
+    say(f"{sent} write call(s) made; now run `make check GROUPS=\"{groups}\"` "
+        f"(python -m deploy check --function {d.function.name} --region {d.inputs.region})")
+    return OK
+
+
+def run_check(args: argparse.Namespace, cloud_factory: Callable[..., Cloud], say: Callable[[str], None]) -> int:
+    try:
+        cloud = cloud_factory(_region(args.region), dry_run=True)
+        findings = check(cloud, args.function, args.namespace, args.group)
+    except CredentialError as exc:
+        say(f"check: {exc}")
+        return USAGE
+    except ApiFailure as exc:
+        say(f"check: reading the deployment failed: {exc}")
+        return USAGE
+    if args.json:
+        say(json.dumps([f.to_dict() for f in findings], ensure_ascii=False))
+    else:
+        for f in findings:
+            fix = f" -- fix: {f.fix}" if not f.ok and f.fix else ""
+            say(f"{'ok' if f.ok else 'VIOLATED':<9} {f.invariant}: {f.detail}{fix}")
+    return OK if all(f.ok for f in findings) else FAILED
+
+
+def main(argv: Optional[Sequence[str]] = None, cloud_factory: Optional[Callable[..., Cloud]] = None,
+         say: Callable[[str], None] = print) -> int:
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exc:
+        return USAGE if exc.code else OK
+    factory = cloud_factory or Cloud.from_env
+    if args.command == "setup":
+        return setup(args, factory, say)
+    return run_check(args, factory, say)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
