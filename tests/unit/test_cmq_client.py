@@ -422,6 +422,7 @@ def test_socket_timeout_is_the_poll_plus_a_margin_within_the_budget(
     monkeypatch: pytest.MonkeyPatch, seconds: float, poll: int, sent_poll: int
 ) -> None:
     session, clock = make_session("http://127.0.0.1:1", seconds=seconds)
+    session.reserved_calls = 0  # no queue sends kept back: the receive's budget is what the deadline leaves
     spy = Spy(clock, session.deadline)
     monkeypatch.setattr(cmq, "_http", lambda: spy)
     assert cmq.receive(session, "q1", poll_seconds=poll) == []
