@@ -123,3 +123,12 @@ def test_unset_groups_means_no_sweep(fleet: Any, invoke: Any) -> None:
     answer = invoke(TIMER, CLB_UNBIND_QUEUE=LIFECYCLE_QUEUE, CLB_UNBIND_POLL_SECONDS="0")
     assert "sweep" not in answer and fleet.count("DescribeAutoScalingInstances") == 0
     assert results(fleet) == {leaving_id(0): [None]} and answer["queue"]["received"] == 0
+
+
+def test_the_sweep_leaves_load_balancers_outside_the_allow_list_alone(fleet: Any, invoke: Any) -> None:
+    scale_in(fleet, [leaving_id(0)], publish=False)
+    answer = timer(invoke, CLB_UNBIND_ALLOWED_LOAD_BALANCERS="lb-bn000000,lb-bn000001")
+    left = {b["loadBalancerId"] for b in fleet.bindings(leaving_id(0))}
+    assert left == {"lb-bn000002", "lb-bn000003"}
+    (record,) = [r for r in answer["records"] if r["source"] == "reconcile"]
+    assert {b["loadBalancerId"] for b in record["instances"][0]["leftAlone"]} == left
