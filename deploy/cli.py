@@ -19,7 +19,8 @@ from typing import Callable, Optional, Sequence
 from .apply import ApplyError, apply, pending
 from .cloud import ApiFailure, Cloud, CredentialError
 from .desired import PACKAGE, Desired, Inputs, desired
-from .invariants import check, function_settings
+from .function_settings import function_settings
+from .invariants import check
 from .numbers import DerivationError, Timings
 from .plan import PlanError, plan
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import fnmatch
 import json
-import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -24,7 +23,8 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Set
 
 from . import current
 from .cloud import Cloud
-from .desired import CAM_POLICY, HANDLER, ROOT, RUNTIME, SCF_PRINCIPAL
+from .function_settings import function_settings
+from .desired import CAM_POLICY, HANDLER, RUNTIME, SCF_PRINCIPAL
 from .numbers import VISIBILITY_MARGIN, heartbeat_floor, receive_cycle, visibility_floor
 from .plan import cron_of, normalise_policy
 
@@ -40,16 +40,6 @@ class Finding:
 
     def to_dict(self) -> Dict[str, Any]:
         return asdict(self)
-
-
-def function_settings(env: Dict[str, str]) -> Any:
-    """The function's own Settings for an environment (raises its SettingsError)."""
-    handler = str(ROOT / "handler")
-    if handler not in sys.path:
-        sys.path.insert(0, handler)
-    from clb_unbind.config import Settings
-
-    return Settings.from_env(env)
 
 
 def required_actions(path: Path = CAM_POLICY) -> List[str]:

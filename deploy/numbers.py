@@ -28,6 +28,8 @@ import math
 from dataclasses import dataclass
 from typing import Dict, List, Optional
 
+from .function_settings import DEFAULTS
+
 VISIBILITY_BOUNDS = (1, 43200)
 RETENTION_MAX = 43200
 HEARTBEAT_BOUNDS = (30, 7200)
@@ -53,15 +55,16 @@ class DerivationError(ValueError):
 
 @dataclass(frozen=True)
 class Timings:
-    """What the numbers depend on; defaults are the function's own defaults (handler config.py)."""
+    """What the numbers depend on; the function's settings default to what the function itself does
+    with the variable unset (handler config.py), so the two cannot drift apart."""
 
     function_timeout: int = 300
     timer_interval: int = 60
-    consume_seconds: float = 50.0
-    poll_seconds: float = 3.0
-    max_attempts: int = 5
-    retry_base_seconds: float = 10.0
-    retry_max_seconds: float = 600.0
+    consume_seconds: float = DEFAULTS.consume_seconds
+    poll_seconds: float = DEFAULTS.poll_seconds
+    max_attempts: int = DEFAULTS.max_attempts
+    retry_base_seconds: float = DEFAULTS.retry_base_seconds
+    retry_max_seconds: float = DEFAULTS.retry_max_seconds
     heartbeat: Optional[int] = None
     """A HeartbeatTimeout asked for; None: the least that covers a run and a retry."""
 
