@@ -132,3 +132,12 @@ def test_the_sweep_leaves_load_balancers_outside_the_allow_list_alone(fleet: Any
     assert left == {"lb-bn000002", "lb-bn000003"}
     (record,) = [r for r in answer["records"] if r["source"] == "reconcile"]
     assert {b["loadBalancerId"] for b in record["instances"][0]["leftAlone"]} == left
+
+
+def test_the_sweep_skips_what_the_queue_pass_brought_even_when_it_still_waits(fleet: Any, invoke: Any) -> None:
+    """A dry run leaves the queued instances waiting on their hook: the sweep must still not take them again."""
+    leaving = [leaving_id(i) for i in range(3)]
+    scale_in(fleet, leaving, publish=True)
+    answer = timer(invoke, CLB_UNBIND_DRY_RUN="true")
+    assert answer["queue"]["received"] == 3 and answer["sweep"]["waiting"] == 3
+    assert answer["sweep"]["reconciled"] == [] and fleet.count("DescribeLifecycleHooks") == 0
