@@ -188,13 +188,18 @@ def call_bound(shape: Shape, notices: int, verify: bool = True) -> Dict[str, int
     the verification read is a second DescribeLBListeners (counted in the bound; the network place
     cannot change within the invocation, so it needs no second DescribeInstances); each lifecycle
     notice is a claim that Auto Scaling must confirm first (DescribeAutoScalingInstances, ≤ 100 ids)
-    and needs its own CompleteLifecycleAction.
+    and needs its own CompleteLifecycleAction. The bindings of the other kinds cost one read each for
+    the batch: target-group memberships (DescribeTargetGroupInstances, a `BindIP` filter of every IP,
+    one IP per instance here) and classic load balancers (DescribeClassicalLBByInstanceId); with none
+    found, the verification does not read them again.
     """
     targets_per_lb = notices * shape.bindings_per_instance_per_lb
     writes = shape.bound_on * math.ceil(targets_per_lb / MAX_BATCH_TARGETS)
     return {
         "cvm:DescribeInstances": math.ceil(notices / 100),
         "clb:DescribeLBListeners": (2 if verify else 1) * math.ceil(notices / 100),
+        "clb:DescribeTargetGroupInstances": math.ceil(notices / 100),
+        "clb:DescribeClassicalLBByInstanceId": math.ceil(notices / 100),
         "clb:BatchDeregisterTargets": writes,
         "as:DescribeAutoScalingInstances": math.ceil(notices / 100),
         "as:CompleteLifecycleAction": notices,

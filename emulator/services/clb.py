@@ -442,7 +442,8 @@ def describe_task_status(ctx: Ctx, params: dict) -> dict:
     if task is None or task.service != "clb":
         what = f"TaskId {task_id}" if task_id else f"DealName {deal}"
         raise ApiError(INVALID_PARAMETER_VALUE, f"{what} not found.")
-    reply: dict[str, Any] = {"Status": task.status(), "LoadBalancerIds": [task.lb_id]}
+    # A target group's task (clb_bindings.py) is keyed by the group, which is not a load balancer.
+    reply: dict[str, Any] = {"Status": task.status(), "LoadBalancerIds": [task.lb_id] if task.lb_id.startswith("lb-") else []}
     if task.status() == 1:
         reply["Message"] = task.message
     return reply

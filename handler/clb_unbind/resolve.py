@@ -6,12 +6,12 @@ Only targets whose address belongs to a named instance become bindings: nothing 
 """
 from __future__ import annotations
 
-from typing import Callable, Iterable, List, Optional
+from typing import Callable, Iterable, List, Optional, Tuple
 
 from .cloud.errors import CloudError
 from .cloud.session import CloudSession
-from .model import Cloud, cloud_of
-from .resolution import Resolution
+from .model import Cloud, Kind, cloud_of
+from .resolution import Found, Resolution
 
 __all__ = ["Resolution", "resolve"]
 
@@ -29,13 +29,35 @@ def resolve(session: CloudSession, instance_ids: Iterable[str], earlier: Optiona
     ecm_ids = [i for i in ids if cloud_of(i) is Cloud.ECM]
     result = Resolution()
     if cvm_ids:
-        from .resolve_clb import resolve_clb
-
-        result = result.merge(_isolated(resolve_clb, session, cvm_ids, earlier))
+        result = result.merge(_resolve_cvm(session, cvm_ids, earlier))
     if ecm_ids:
         from .resolve_ecm import resolve_ecm  # imported only when an event names an edge instance
 
         result = result.merge(_isolated(resolve_ecm, session, ecm_ids, earlier))
+    return result
+
+
+def _resolve_cvm(session: CloudSession, ids: List[str], earlier: Optional[Resolution]) -> Resolution:
+    """Direct binds first (they read the instances' places), then every other kind on those places:
+    target groups, classic load balancers. Each kind is one module turning instances into bindings."""
+    from .resolve_clb import resolve_clb
+    from .resolve_classic import resolve_classic
+    from .resolve_target_groups import resolve_target_groups
+
+    result = _isolated(resolve_clb, session, ids, earlier)
+    kinds: List[Tuple[Kind, Callable[..., Found]]] = [(Kind.TARGET_GROUP, resolve_target_groups), (Kind.CLASSIC, resolve_classic)]
+    for kind_of, kind in kinds:
+        live = {i: p for i, p in result.places.items() if i not in result.failed}
+        if earlier is not None:
+            # A verification re-reads a kind only for the instances it found bound that way.
+            live = {i: p for i, p in live.items() if any(b.kind is kind_of for b in earlier.bindings.get(i, ()))}
+        if not live:
+            continue
+        try:
+            found = kind(session, live, earlier)
+        except CloudError as exc:
+            found = Found(failed={i: exc.failure for i in live})
+        result = result.add(found)
     return result
 
 
