@@ -191,7 +191,9 @@ def call_bound(shape: Shape, notices: int, verify: bool = True) -> Dict[str, int
     and needs its own CompleteLifecycleAction. The bindings of the other kinds cost one read each for
     the batch: target-group memberships (DescribeTargetGroupInstances, a `BindIP` filter of every IP,
     one IP per instance here) and classic load balancers (DescribeClassicalLBByInstanceId); with none
-    found, the verification does not read them again.
+    found, the verification does not read them again. Every private IP of an instance, secondary network
+    interfaces included, is one VPC DescribeNetworkInterfaces per 5 instances (`attachment.instance-id`,
+    5 values a filter).
     """
     targets_per_lb = notices * shape.bindings_per_instance_per_lb
     writes = shape.bound_on * math.ceil(targets_per_lb / MAX_BATCH_TARGETS)
@@ -200,6 +202,7 @@ def call_bound(shape: Shape, notices: int, verify: bool = True) -> Dict[str, int
         "clb:DescribeLBListeners": (2 if verify else 1) * math.ceil(notices / 100),
         "clb:DescribeTargetGroupInstances": math.ceil(notices / 100),
         "clb:DescribeClassicalLBByInstanceId": math.ceil(notices / 100),
+        "vpc:DescribeNetworkInterfaces": math.ceil(notices / 5),
         "clb:BatchDeregisterTargets": writes,
         "as:DescribeAutoScalingInstances": math.ceil(notices / 100),
         "as:CompleteLifecycleAction": notices,

@@ -16,9 +16,13 @@ Estate format (``emulator/README.md``)::
                       "port": 80, "fullListen": false, "name": "…",
                       "members": [{"privateIp": "10.0.0.11", "port": 80, "weight": 10, "instanceId": "ins-…"}],
                       "associations": [{"loadBalancerId": "lb-…", "listenerId": "lbl-…", "locationId": "loc-…"}]}],
-    "classicBackends": [{"loadBalancerId": "lb-…", "instanceIds": ["ins-…"]}]
+    "classicBackends": [{"loadBalancerId": "lb-…", "instanceIds": ["ins-…"]}],
+    "networkInterfaces": [{"networkInterfaceId": "eni-xxxxxxxx", "vpcId": "vpc-…", "privateIps": ["…"],
+                           "instanceId": "ins-…"}]
 
-A classic backend's load balancer must be in ``loadBalancers`` with ``"forward": 0``.
+A classic backend's load balancer must be in ``loadBalancers`` with ``"forward": 0``. ``networkInterfaces``
+are secondary elastic network interfaces (an instance's primary one is its ``privateIps``); ``instanceId``
+is the instance it is attached to, absent when it is detached (VPC ``NetworkInterface.Attachment``).
 """
 from __future__ import annotations
 
@@ -30,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # pragma: no cover
     from .estate import Estate
 
+ENI_ID = re.compile(r"^eni-[a-z0-9]{8}$")
 TARGET_GROUP_ID = re.compile(r"^lbtg-[a-z0-9]{8}$")  # "lbtg- 后接 8 位字母数字" (Tencent doc 1822/133693)
 DEFAULT_TIME = "2024-01-01 00:00:00"
 
@@ -70,10 +75,21 @@ class TargetGroup:
 
 
 @dataclass
+class Eni:
+    """A secondary elastic network interface (``NetworkInterface``), attached to ``instance_id`` or to none."""
+
+    eni_id: str
+    vpc_id: str
+    ips: list[str]
+    instance_id: str | None = None
+
+
+@dataclass
 class Extras:
     target_groups: dict[str, TargetGroup] = field(default_factory=dict)
     classic: dict[str, list[str]] = field(default_factory=dict)
     """Classic load balancer id → ids of the instances bound to it."""
+    enis: dict[str, Eni] = field(default_factory=dict)
 
 
 def load(doc: dict[str, Any], estate: "Estate") -> Extras:
@@ -97,6 +113,24 @@ def load(doc: dict[str, Any], estate: "Estate") -> Extras:
                 raise BindingsError(f"{path}.instanceIds: {iid} is not a CVM instance of this estate")
         extras.classic.setdefault(lb_id, [])
         extras.classic[lb_id].extend(i for i in ids if i not in extras.classic[lb_id])
+    for i, raw in enumerate(doc.get("networkInterfaces") or []):
+        path = f"networkInterfaces[{i}]"
+        _keys(raw, {"networkInterfaceId", "vpcId", "privateIps", "instanceId"}, path)
+        eni_id = str(raw.get("networkInterfaceId") or "")
+        if not ENI_ID.match(eni_id) or eni_id in extras.enis:
+            raise BindingsError(f"{path}.networkInterfaceId: {eni_id!r} is not a new eni- and 8 lower-case letters or digits")
+        ips = raw.get("privateIps") or []
+        for ip in ips:
+            try:
+                ipaddress.ip_address(ip)
+            except ValueError:
+                raise BindingsError(f"{path}.privateIps: {ip!r} is not an IP") from None
+        iid = raw.get("instanceId") or None
+        if iid is not None and (iid not in estate.instances or estate.instances[iid].kind != "cvm"):
+            raise BindingsError(f"{path}.instanceId: {iid} is not a CVM instance of this estate")
+        if not ips:
+            raise BindingsError(f"{path}.privateIps: at least one IP")
+        extras.enis[eni_id] = Eni(eni_id, str(raw.get("vpcId") or ""), list(ips), iid)
     return extras
 
 
@@ -161,6 +195,8 @@ def to_dict(extras: Extras) -> dict[str, Any]:
             for tg in extras.target_groups.values()
         ],
         "classicBackends": [{"loadBalancerId": lb, "instanceIds": list(ids)} for lb, ids in extras.classic.items()],
+        "networkInterfaces": [{"networkInterfaceId": e.eni_id, "vpcId": e.vpc_id, "privateIps": list(e.ips),
+                               **({"instanceId": e.instance_id} if e.instance_id else {})} for e in extras.enis.values()],
     }
 
 

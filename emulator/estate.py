@@ -431,7 +431,7 @@ class _Loader:
 
     TOP = {"region", "credentials", "instances", "ecmInstances", "loadBalancers", "ecmLoadBalancers",
            "lifecycleActions", "activities", "queues", "vpcNumericIds", "description", "appId", "scalingGroups",
-           "targetGroups", "classicBackends"}
+           "targetGroups", "classicBackends", "networkInterfaces"}
 
     def __init__(self, doc: dict[str, Any]) -> None:
         self.doc = doc

@@ -1,6 +1,7 @@
 """CVM instances behind CLB: DescribeInstances, then DescribeLBListeners by (VpcId, PrivateIp)."""
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 from .cloud import clb, cvm
@@ -38,11 +39,26 @@ def _targets(item: dict) -> Iterator[Tuple[dict, dict, object]]:
                 yield listener, target, rule.get("LocationId")
 
 
+def _every_ip(session: CloudSession, places: Dict[str, NetworkPlace], failed: Dict[str, CloudFailure]) -> Dict[str, NetworkPlace]:
+    """The places with the IPs of every attached network interface (cloud/vpc.py), the primary IP first.
+    Only IPs attached to the instance now count: an IP that moved to another instance is that one's."""
+    from .cloud import vpc
+
+    live = [i for i in sorted(places) if i not in failed]
+    if not live:
+        return places
+    extra, refused = vpc.attached_ips(session, live)
+    failed.update(refused)
+    return {i: replace(p, private_ips=tuple(dict.fromkeys([*p.private_ips, *extra.get(i, ())])))
+            for i, p in places.items()}
+
+
 def resolve_clb(session: CloudSession, instance_ids: Sequence[str], earlier: Optional[Resolution] = None) -> Resolution:
     places = known_places(instance_ids, earlier)
     failed: Dict[str, CloudFailure] = {}
     if places is None:
         places, failed = cvm.describe_instances(session, instance_ids)
+        places = _every_ip(session, places, failed)
     found: List[Binding] = []
     for lookup in lookup_rounds([places[i] for i in sorted(places) if i not in failed]):
         owner_by_ip = {ip: place for (_, ip), place in lookup.items()}

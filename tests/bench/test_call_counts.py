@@ -85,9 +85,10 @@ def test_bounds_of_the_full_workloads() -> None:
     a, c, d, e = (WORKLOADS[k] for k in "acde")
     assert a.call_bound() == {"cvm:DescribeInstances": 1, "clb:DescribeLBListeners": 2, "clb:BatchDeregisterTargets": 3,
                               "clb:DescribeTargetGroupInstances": 1, "clb:DescribeClassicalLBByInstanceId": 1,
+                              "vpc:DescribeNetworkInterfaces": 1,
                               "as:DescribeAutoScalingInstances": 1, "as:CompleteLifecycleAction": 1}
-    assert sum(c.call_bound().values()) == 1 + 2 + 2 + 5 + 1 + 10
-    assert sum(c.call_bound(verify=False).values()) == 1 + 1 + 2 + 5 + 1 + 10
+    assert sum(c.call_bound().values()) == 1 + 2 + 2 + 2 + 5 + 1 + 10
+    assert sum(c.call_bound(verify=False).values()) == 1 + 1 + 2 + 2 + 5 + 1 + 10
     assert e.shape.bindings_per_instance == 1000 and e.call_bound()["clb:BatchDeregisterTargets"] == 2
     assert d.tasks_per_lb() == tasks_per_lb(d.shape, 40, 1) == 40
     assert wall_bound(d.shape, 40, 1, task_seconds=0.5, latency=0.02) == pytest.approx(40 * 0.5 * d.shape.bindings_per_instance_per_lb / 500)

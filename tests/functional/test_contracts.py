@@ -24,6 +24,7 @@ MODELS = {
     ("ecm", "2019-07-19"): "tencentcloud.ecm.v20190719.models",
     ("as", "2018-04-19"): "tencentcloud.autoscaling.v20180419.models",
     ("tdmq", "2020-02-17"): "tencentcloud.tdmq.v20200217.models",
+    ("vpc", "2017-03-12"): "tencentcloud.vpc.v20170312.models",
 }
 CAM_POLICY = Path(__file__).resolve().parents[2] / "cam-policy.json"
 

@@ -28,6 +28,7 @@ from .taskclock import clock_for
 _SERVICES: Dict[str, Tuple[str, str, str, bool]] = {
     "cvm": ("tencentcloud.cvm.v20170312.cvm_client", "CvmClient", "tencentcloud.cvm.v20170312.models", True),
     "clb": ("tencentcloud.clb.v20180317.clb_client", "ClbClient", "tencentcloud.clb.v20180317.models", True),
+    "vpc": ("tencentcloud.vpc.v20170312.vpc_client", "VpcClient", "tencentcloud.vpc.v20170312.models", True),
     # ECM load-balancer APIs take no region ("本接口不需要传递此参数", tencent-facts §6): the SDK then sends no X-TC-Region.
     "ecm": ("tencentcloud.ecm.v20190719.ecm_client", "EcmClient", "tencentcloud.ecm.v20190719.models", False),
     "as": (
