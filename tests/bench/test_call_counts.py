@@ -136,3 +136,13 @@ def test_prune_keeps_licences_and_metadata(tmp_path: Path) -> None:
     left = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file())
     assert left == ["a-1.dist-info/METADATA", "a-1.dist-info/licenses/LICENSE", "b-1.dist-info/LICENSE.txt",
                     "b-1.dist-info/WHEEL", "b-1.dist-info/entry_points.txt", "lib/x.py"]
+
+
+def test_mixed_estate_makes_exactly_the_bound_of_each_kind() -> None:
+    """(j): direct, v1 group, v2 group, classic, secondary IP, ten instances, one invocation."""
+    from bench.emulator_process import EmulatorKnobs
+    from bench.mixed import bound, run_mixed
+
+    result = run_mixed(EmulatorKnobs(task_seconds=0.05, latency_seconds=0.0, rate_limit_per_second=0))
+    assert result.problems == [] and set(result.statuses) == {"unbound"}
+    assert result.calls["by_action"] == bound()
