@@ -140,6 +140,13 @@ def describe_lb_listeners(ctx: Ctx, params: dict) -> dict:
     def hit(t: Target) -> bool:
         return (t.vpc_id, t.ip) in wanted
 
+    # Knob listeners_show_target_groups: members of the groups a listener or rule forwards to, as its targets.
+    via_groups: dict[tuple[str, str, str | None], list[Target]] = {}
+    if ctx.knobs.listeners_show_target_groups:
+        for tg in estate.extras.target_groups.values():
+            for a in tg.associations:
+                via_groups.setdefault((a.load_balancer_id, a.listener_id, a.location_id), []).extend(
+                    Target("cvm", m.ip, m.port, m.weight, tg.vpc_id, m.instance_id) for m in tg.members)
     out = []
     for lb in estate.load_balancers.values():
         if lb.kind != "clb":
@@ -150,15 +157,18 @@ def describe_lb_listeners(ctx: Ctx, params: dict) -> dict:
             if listener.end_port:
                 item["EndPort"] = listener.end_port
             if listener.is_l7:
+                def rule_targets(r: Rule) -> list[Target]:
+                    return r.targets + via_groups.get((lb.lb_id, listener.listener_id, r.location_id), [])
+
                 rules = [
-                    {"LocationId": r.location_id, "Domain": r.domain, "Url": r.url, "Targets": [rs(t) for t in r.targets if hit(t)]}
-                    for r in listener.rules if any(hit(t) for t in r.targets)
+                    {"LocationId": r.location_id, "Domain": r.domain, "Url": r.url, "Targets": [rs(t) for t in rule_targets(r) if hit(t)]}
+                    for r in listener.rules if any(hit(t) for t in rule_targets(r))
                 ]
                 if rules:
                     item["Rules"] = rules
                     listeners.append(item)
             else:
-                targets = [rs(t) for t in listener.targets if hit(t)]
+                targets = [rs(t) for t in listener.targets + via_groups.get((lb.lb_id, listener.listener_id, None), []) if hit(t)]
                 if targets:
                     item["Targets"] = targets
                     listeners.append(item)

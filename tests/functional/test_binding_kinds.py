@@ -196,3 +196,19 @@ def test_drain_sets_the_members_weight_to_zero_first(emu: Any, invoke: Any) -> N
     (drain,) = [c for c in emu.calls if c.action == "ModifyTargetGroupInstancesWeight"]
     assert drain.params["TargetGroupInstances"] == [{"BindIP": "10.0.1.22", "Port": 8080, "Weight": 0}]
     assert emu.bindings(STAY) == others(emu)[STAY]
+
+
+@pytest.mark.parametrize("kind", ["v1", "v2", "full-listen"])
+def test_a_membership_seen_through_its_listener_is_removed_from_the_group_only(kind: str, make_emulator: Callable[..., Any],
+                                                                               function_env: Dict[str, str], invoke: Any,
+                                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Should DescribeLBListeners report group members as the listener's targets (undocumented either way),
+    the membership is still removed once, from its group, and never with BatchDeregisterTargets."""
+    iid, write, _ = KINDS[kind]
+    e = make_emulator(kinds_estate(), listeners_show_target_groups=True)
+    monkeypatch.setenv("CLB_UNBIND_ENDPOINT", e.endpoint)
+    answer = invoke({"instanceIds": [iid]})
+    (outcome,) = answer["records"][0]["instances"]
+    assert outcome["status"] == "unbound" and len(outcome["removed"]) == 1
+    assert e.count("BatchDeregisterTargets") == 0 and e.count(write) == 1
+    assert e.bindings(iid) == []
