@@ -29,10 +29,16 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .estate import Estate
+
+class EstateView(Protocol):
+    """What the loader reads of ``estate.Estate`` (which imports this module, so it is not imported here)."""
+
+    instances: dict[str, Any]
+    load_balancers: dict[str, Any]
+
+    def instance_by_ip(self, ip: str, vpc_id: str, kind: str) -> Any: ...
 
 ENI_ID = re.compile(r"^eni-[a-z0-9]{8}$")
 TARGET_GROUP_ID = re.compile(r"^lbtg-[a-z0-9]{8}$")  # "lbtg- 后接 8 位字母数字" (Tencent doc 1822/133693)
@@ -92,7 +98,7 @@ class Extras:
     enis: dict[str, Eni] = field(default_factory=dict)
 
 
-def load(doc: dict[str, Any], estate: "Estate") -> Extras:
+def load(doc: dict[str, Any], estate: EstateView) -> Extras:
     extras = Extras()
     for i, raw in enumerate(doc.get("targetGroups") or []):
         tg = _target_group(raw, f"targetGroups[{i}]", estate)
@@ -134,7 +140,7 @@ def load(doc: dict[str, Any], estate: "Estate") -> Extras:
     return extras
 
 
-def _target_group(raw: Any, path: str, estate: "Estate") -> TargetGroup:
+def _target_group(raw: Any, path: str, estate: EstateView) -> TargetGroup:
     if not isinstance(raw, dict):
         raise BindingsError(f"{path}: must be an object")
     _keys(raw, {"targetGroupId", "vpcId", "name", "type", "port", "fullListen", "members", "associations"}, path)
