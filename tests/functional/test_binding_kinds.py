@@ -212,3 +212,34 @@ def test_a_membership_seen_through_its_listener_is_removed_from_the_group_only(k
     assert outcome["status"] == "unbound" and len(outcome["removed"]) == 1
     assert e.count("BatchDeregisterTargets") == 0 and e.count(write) == 1
     assert e.bindings(iid) == []
+
+
+NEW_ACTIONS = frozenset({"DescribeTargetGroupInstances", "DescribeTargetGroups", "DeregisterTargetGroupInstances",
+                         "DescribeClassicalLBByInstanceId", "DeregisterTargetsFromClassicalLB", "DescribeNetworkInterfaces",
+                         "DescribeTaskStatus", "BatchDeregisterTargets"})
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_under_faults_unbound_means_unbound_and_bystanders_keep_theirs(seed: int, make_emulator: Callable[..., Any],
+                                                                       function_env: Dict[str, str], invoke: Any,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Errors, lost replies, busy groups and failed tasks on the new kinds' calls: whatever an attempt says
+    `unbound` has nothing left on any kind, nothing else changes, and retries get there."""
+    e = make_emulator(kinds_estate(), seed=seed, error_rate=0.2, drop_reply_rate=0.3, busy_rate=0.3, task_fail_rate=0.3,
+                      fault_actions=NEW_ACTIONS)
+    monkeypatch.setenv("CLB_UNBIND_ENDPOINT", e.endpoint)
+    leaving = sorted(i for i, _, _ in KINDS.values())
+    before = others(e)
+    left = list(leaving)
+    for _ in range(8):
+        answer = invoke({"instanceIds": left}, timeout_ms=8000, CLB_UNBIND_RETRY_QUEUE="clb-unbind-retry")
+        for o in answer["records"][0]["instances"]:
+            if o["status"] == "unbound" or o["status"] == "not_bound":
+                assert e.bindings(o["instanceId"]) == [], o
+                if o["instanceId"] == "ins-eni00001":
+                    assert e.bindings("10.0.2.11") == []
+        left = [o["instanceId"] for o in answer["records"][0]["instances"] if o["status"] not in ("unbound", "not_bound")]
+        assert others(e) == before
+        if not left:
+            break
+    assert left == [], f"still bound after 8 attempts: {left}"
