@@ -5,7 +5,9 @@
 
 Exit status: setup 0 done (or planned, with --dry-run), 1 a write failed or the live state blocks
 the plan; check 0 every invariant holds, 1 one is violated; both 2 for a usage or credential error
-(and for an API error that stops the reading).
+(and for an API error that stops the reading). Every name is validated before any call
+(deploy/validate.py), and every line the tool prints is scrubbed of the credential's values
+(handler clb_unbind/scrub.py).
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from .function_settings import function_settings
 from .invariants import check
 from .numbers import DerivationError, Timings
 from .plan import PlanError, plan
+from .validate import InvalidInput, require
 
 USAGE, FAILED, OK = 2, 1, 0
 
@@ -79,6 +82,36 @@ def _validate_environment(d: Desired) -> None:
         settings.cmq_base_url  # noqa: B018 - raises for a region without a known CMQ endpoint
     except ValueError as exc:
         raise ValueError(f"{exc} (pass --cmq-endpoint; the console shows the queue's address)") from None
+
+
+def _validate(args: argparse.Namespace) -> None:
+    names = [("region", "--region", _region(args.region)), ("function", "--function", args.function),
+             ("namespace", "--namespace", args.namespace)] + [("group", "--group", g) for g in args.group]
+    if args.command == "setup":
+        names += [("queue", "--queue", args.queue), ("queue", "--dead-letter-queue", args.dead_letter_queue),
+                  ("role", "--role", args.role), ("policy", "--policy", args.policy)]
+    require(names)
+
+
+class _Scrubbed:
+    """The tool's output: every line scrubbed of the secrets the tool holds (its credential's values)."""
+
+    def __init__(self, say: Callable[[str], None]) -> None:
+        from .function_settings import handler_module
+
+        self._say = say
+        self._scrub = handler_module("scrub").scrub
+        self.secrets: list = []
+
+    def __call__(self, line: str) -> None:
+        self._say(self._scrub(line, self.secrets))
+
+    def factory(self, base: Callable[..., Cloud]) -> Callable[..., Cloud]:
+        def make(*args: object, **kwargs: object) -> Cloud:
+            cloud = base(*args, **kwargs)
+            self.secrets.extend(cloud.secrets())
+            return cloud
+        return make
 
 
 def setup(args: argparse.Namespace, cloud_factory: Callable[..., Cloud], say: Callable[[str], None]) -> int:
@@ -157,7 +190,14 @@ def main(argv: Optional[Sequence[str]] = None, cloud_factory: Optional[Callable[
         args = _parser().parse_args(argv)
     except SystemExit as exc:
         return USAGE if exc.code else OK
-    factory = cloud_factory or Cloud.from_env
+    try:
+        _validate(args)
+    except InvalidInput as exc:
+        say(f"{args.command}: usage: {exc}")
+        return USAGE
+    out = _Scrubbed(say)
+    say = out
+    factory = out.factory(cloud_factory or Cloud.from_env)
     if args.command == "setup":
         return setup(args, factory, say)
     return run_check(args, factory, say)

@@ -235,12 +235,14 @@ def test_check_makes_no_write(ops: Ops) -> None:
 def test_make_targets_pass_the_flags(tmp_path: Any) -> None:
     import subprocess
 
-    out = subprocess.run(["make", "-n", "setup", "GROUPS=asg-aaaaaaaa asg-bbbbbbbb", "DRY_RUN=1", "REGION=ap-shanghai"],
-                         capture_output=True, text=True, check=True).stdout
-    assert "-m deploy setup --group asg-aaaaaaaa --group asg-bbbbbbbb --region ap-shanghai" in out and "--dry-run" in out
+    out = subprocess.run(["make", "-n", "setup", "GROUPS=asg-aaaaaaaa asg-bbbbbbbb", "DRY_RUN=1", "REGION=ap-shanghai",
+                          "TRANSITION=EXTENSION"], capture_output=True, text=True, check=True).stdout
+    flat = " ".join(out.replace("\\\n", " ").split())
+    assert "-m deploy setup --group 'asg-aaaaaaaa' --group 'asg-bbbbbbbb' --region 'ap-shanghai'" in flat
+    assert "--transition 'EXTENSION'" in flat and "--dry-run" in flat
     out = subprocess.run(["make", "-n", "check", "FUNCTION=f1", "JSON=1", "GROUPS=asg-aaaaaaaa"],
                          capture_output=True, text=True, check=True).stdout
-    assert "-m deploy check --group asg-aaaaaaaa --function f1 --json" in " ".join(out.split())
+    assert "-m deploy check --group 'asg-aaaaaaaa' --function 'f1' --json" in " ".join(out.split())
     out = subprocess.run(["make", "-n", "setup", "GROUPS=asg-aaaaaaaa", "DRY_RUN=0"], capture_output=True, text=True,
                          check=True).stdout
     assert "--dry-run" not in out
