@@ -1,5 +1,6 @@
 """What a deployment should be, from the operator's inputs and the derived numbers (no I/O but
-reading the package zip and cam-policy.json).
+reading the package zip; the run role's policy is deploy/permissions.py's, filled in for the region
+and the queues).
 
 Fixed parts and their sources:
 * runtime ``Python3.10`` (SDK scf ``CreateFunctionRequest.Runtime`` lists it; the runtime cannot be
@@ -16,13 +17,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Optional, Tuple
 
 from .numbers import Derived, Timings, derive
+from .permissions import document as policy_document
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "dist" / "clb-unbind.zip"
@@ -163,7 +164,7 @@ def desired(inputs: Inputs) -> Desired:
         dead_letter_queue=QueueSpec(inputs.dead_letter_queue, dlq_attrs),
         queue=QueueSpec(inputs.queue, queue_attrs),
         role=inputs.role, trust=trust_document(), policy=inputs.policy,
-        policy_document=json.loads(CAM_POLICY.read_text()),
+        policy_document=policy_document(inputs.region, inputs.queue, inputs.dead_letter_queue),
         function=function, trigger_name=inputs.trigger_name, cron=str(derived.timer_cron.value),
         async_retry_num=int(derived.async_invoke["RetryNum"].value),
         async_msg_ttl=int(derived.async_invoke["MsgTTL"].value),

@@ -15,16 +15,14 @@ the two the API means is UNCONFIRMED).
 from __future__ import annotations
 
 import fnmatch
-import json
 import time
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Set
 
-from . import current
+from . import current, permissions
 from .cloud import Cloud
 from .function_settings import function_settings
-from .desired import CAM_POLICY, HANDLER, RUNTIME, SCF_PRINCIPAL
+from .desired import HANDLER, RUNTIME, SCF_PRINCIPAL
 from .numbers import VISIBILITY_MARGIN, heartbeat_floor, receive_cycle, visibility_floor
 from .plan import cron_of, normalise_policy
 
@@ -42,11 +40,10 @@ class Finding:
         return asdict(self)
 
 
-def required_actions(path: Path = CAM_POLICY) -> List[str]:
-    """Every action the function calls: cam-policy.json, which the contract tests hold equal to the
-    calls the function makes over every sample event."""
-    doc = json.loads(path.read_text())
-    return sorted({a for s in doc["statement"] if s.get("effect", "allow").lower() == "allow" for a in s["action"]})
+def required_actions() -> List[str]:
+    """Every action the function calls: deploy/permissions.py's sourced list, which the contract tests
+    hold equal to the calls the function makes over every sample event."""
+    return permissions.actions()
 
 
 # ------------------------------------------------------------------ cron
@@ -306,17 +303,25 @@ def check(cloud: Cloud, function: str, namespace: str = "default", groups: Seque
         else:
             docs = [(current.policy(cloud, p["PolicyId"]) or {}).get("PolicyDocument")
                     for p in current.attached_policies(cloud, role_name)]
-            missing = uncovered(required_actions(), [d for d in docs if d])
+            docs = [d for d in docs if d]
+            values = {"region": cloud.region, "queue": queue_name or "(CLB_UNBIND_QUEUE unset)",
+                      "dead_letter_queue": env.get("CLB_UNBIND_DEAD_LETTER_QUEUE", "") or "(unset)"}
+            lacking = permissions.missing(docs, values)
+            extra = permissions.broader(docs, values)
             problems = []
             if not trusts_scf(role.get("PolicyDocument")):
                 problems.append(f"role {role_name} is not trusted by {SCF_PRINCIPAL}: SCF cannot give the function its credentials")
-            if missing:
-                problems.append(f"not allowed: {', '.join(missing)}")
+            if lacking:
+                problems.append(f"not allowed: {', '.join(lacking)}")
+            if extra:
+                problems.append(f"allowed beyond what the function needs (docs/permissions.md): {', '.join(extra)}")
             ok = not problems
             out.append(Finding("run_role", ok,
-                               f"role {role_name} is trusted by {SCF_PRINCIPAL} and allows all {len(required_actions())} "
-                               f"actions of cam-policy.json" if ok else "; ".join(problems),
-                               "" if ok else f"{setup_hint} (the role then holds exactly cam-policy.json)"))
+                               f"role {role_name} is trusted by {SCF_PRINCIPAL} and allows exactly the "
+                               f"{len(permissions.GRANTS)} actions of docs/permissions.md, each on its own resources"
+                               if ok else "; ".join(problems),
+                               "" if ok else f"{setup_hint} (the role then holds exactly the policy of docs/permissions.md; "
+                                             f"detach any other policy from {role_name})"))
 
     # 9. dead letters
     names = [n for n in dict.fromkeys([((q or {}).get("DeadLetterPolicy") or {}).get("DeadLetterQueue") or "",

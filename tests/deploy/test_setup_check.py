@@ -148,12 +148,29 @@ def _send_dead_letter(ops: Ops) -> None:
     Cloud.from_env("ap-guangzhou").write("tdmq", "SendCmqMsg", {"QueueName": DLQ, "MsgContent": '{"reason": "test"}'})
 
 
-def _drop_policy_action(ops: Ops) -> None:
-    dep = deployment.of_emulator(ops.emu)
-    policy = dep.policy_by_name("clb-unbind-policy")
+def _edit_policy(ops: Ops, edit: Any) -> None:
+    policy = deployment.of_emulator(ops.emu).policy_by_name("clb-unbind-policy")
     doc = json.loads(policy.document)
-    doc["statement"][0]["action"] = [a for a in doc["statement"][0]["action"] if a != "clb:BatchDeregisterTargets"]
+    for statement in doc["statement"]:
+        edit(statement)
     policy.document = json.dumps(doc)
+
+
+def _drop_policy_action(ops: Ops) -> None:
+    _edit_policy(ops, lambda s: s.update(action=[a for a in s["action"] if a != "clb:BatchDeregisterTargets"]))
+
+
+def _widen_queue_resource(ops: Ops) -> None:
+    _edit_policy(ops, lambda s: s.update(resource=["*"]) if "tdmq:BatchReceiveMessage" in s["action"] else None)
+
+
+def _also_everything(ops: Ops) -> None:
+    """A second policy on the run role: * on *."""
+    dep = deployment.of_emulator(ops.emu)
+    everything = deployment.Policy(policy_id=max(dep.policies) + 1, name="admin",
+                                   document='{"version":"2.0","statement":[{"effect":"allow","action":["*"],"resource":["*"]}]}')
+    dep.policies[everything.policy_id] = everything
+    dep.roles["clb-unbind-role"].attached.append(everything.policy_id)
 
 
 BREAKERS: Dict[str, tuple] = {
@@ -179,8 +196,10 @@ BREAKERS: Dict[str, tuple] = {
     "group missing from the function": ("groups", lambda ops: _fn(ops).environment.update(CLB_UNBIND_GROUPS=GROUPS[1]),
                                         "make setup GROUPS"),
     "policy detached": ("run_role", lambda ops: deployment.of_emulator(ops.emu).roles["clb-unbind-role"].attached.clear(),
-                        "cam-policy.json"),
-    "policy lacks an action": ("run_role", _drop_policy_action, "cam-policy.json"),
+                        "docs/permissions.md"),
+    "policy lacks an action": ("run_role", _drop_policy_action, "docs/permissions.md"),
+    "role also holds * on *": ("run_role", _also_everything, "detach any other policy"),
+    "queue actions on every queue": ("run_role", _widen_queue_resource, "docs/permissions.md"),
     "role not trusted by SCF": ("run_role", lambda ops: setattr(
         deployment.of_emulator(ops.emu).roles["clb-unbind-role"], "document",
         '{"version":"2.0","statement":[{"action":"name/sts:AssumeRole","effect":"allow","principal":{"service":["cvm.qcloud.com"]}}]}'),
