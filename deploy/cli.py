@@ -50,6 +50,9 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--role", default="clb-unbind-role")
     s.add_argument("--policy", default="clb-unbind-policy")
     s.add_argument("--memory", type=int, default=128)
+    s.add_argument("--transition", default="NORMAL", choices=("NORMAL", "EXTENSION"),
+                   help="the hooks' LifecycleTransitionType: NORMAL (scale-in only, the default) or EXTENSION (also "
+                        "RemoveInstances, DetachInstances, stop and instance refresh; see docs/lifecycle-hooks.md)")
     s.add_argument("--cmq-endpoint", help="CMQ data-plane base URL for regions without a known one (CLB_UNBIND_CMQ_ENDPOINT)")
     d = Timings()
     s.add_argument("--timeout", type=int, default=d.function_timeout, help=f"function timeout, s (default {d.function_timeout})")
@@ -72,7 +75,8 @@ def _inputs(args: argparse.Namespace) -> Inputs:
                       heartbeat=args.heartbeat)
     return Inputs(groups=tuple(args.group), region=_region(args.region), function=args.function, namespace=args.namespace,
                   queue=args.queue, dead_letter_queue=args.dead_letter_queue, role=args.role, policy=args.policy,
-                  package=args.package, memory=args.memory, cmq_endpoint=args.cmq_endpoint, timings=timings)
+                  package=args.package, memory=args.memory, cmq_endpoint=args.cmq_endpoint, timings=timings,
+                  transition=args.transition)
 
 
 def _validate_environment(d: Desired) -> None:

@@ -34,6 +34,8 @@ HANDLER = "index.main_handler"
 SCF_PRINCIPAL = "scf.qcloud.com"
 TRIGGER_QUALIFIER = "$DEFAULT"
 GROUP_ID = re.compile(r"^asg-[a-z0-9]{8}$")
+TRANSITION_TYPES = ("NORMAL", "EXTENSION")
+"""autoscaling CreateLifecycleHookRequest.LifecycleTransitionType: "取值范围包括 NORMAL 和 EXTENSION，默认值为 NORMAL"."""
 DESCRIPTION_PREFIX = "Unbinds leaving instances from load balancers. Package sha256 "
 
 
@@ -64,6 +66,8 @@ class Inputs:
     memory: int = 128
     cmq_endpoint: Optional[str] = None
     timings: Timings = field(default_factory=Timings)
+    transition: str = "NORMAL"
+    """The hooks' LifecycleTransitionType: NORMAL, or EXTENSION to hear of manual removals too (docs/lifecycle-hooks.md)."""
 
 
 @dataclass(frozen=True)
@@ -95,6 +99,7 @@ class HookSpec:
     queue: str
     transition: str = "INSTANCE_TERMINATING"
     default_result: str = "CONTINUE"
+    transition_type: str = "NORMAL"
 
 
 @dataclass(frozen=True)
@@ -157,7 +162,9 @@ def desired(inputs: Inputs) -> Desired:
     )
     queue_attrs = {k: v.value for k, v in derived.queue.items()}
     dlq_attrs = {k: v.value for k, v in derived.dead_letter_queue.items()}
-    hooks = tuple(HookSpec(g, inputs.hook_name, int(derived.heartbeat.value), inputs.queue)
+    if inputs.transition not in TRANSITION_TYPES:
+        raise ValueError(f"the hook transition type is NORMAL or EXTENSION; got {inputs.transition!r}")
+    hooks = tuple(HookSpec(g, inputs.hook_name, int(derived.heartbeat.value), inputs.queue, transition_type=inputs.transition)
                   for g in sorted(set(inputs.groups)))
     return Desired(
         inputs=inputs, derived=derived,

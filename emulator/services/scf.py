@@ -321,6 +321,17 @@ def update_function_event_invoke_config(ctx: Ctx, params: dict) -> dict:
     return {}
 
 
+def get_alias(ctx: Ctx, params: dict) -> dict:
+    """Only the alias every function has, ``$DEFAULT``, pointing at $LATEST (doc 583/36149)."""
+    fn = _function(ctx, params)
+    name = require(params, "Name")
+    if name != "$DEFAULT":
+        raise ApiError("ResourceNotFound.Alias", f"The alias {name} of {fn.name} does not exist.")
+    return {"FunctionVersion": "$LATEST", "Name": name, "RoutingConfig": {"AdditionalVersionWeights": [],
+                                                                          "AddtionVersionMatchs": []},
+            "Description": "", "AddTime": fn.add_time, "ModTime": fn.mod_time}
+
+
 SERVICE = ServiceSpec(
     name="scf",
     version="2018-04-16",
@@ -335,5 +346,6 @@ SERVICE = ServiceSpec(
         "UpdateTrigger": ActionSpec(update_trigger, write=True),
         "GetFunctionEventInvokeConfig": ActionSpec(get_function_event_invoke_config),
         "UpdateFunctionEventInvokeConfig": ActionSpec(update_function_event_invoke_config, write=True),
+        "GetAlias": ActionSpec(get_alias),
     },
 )

@@ -11,6 +11,7 @@ from typing import Iterator
 
 import pytest
 
+from deploy.invariants import INVARIANTS
 from tests.deploy.conftest import GROUPS, ops_estate, package_zip
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,7 +48,7 @@ def test_python_m_deploy_setup_then_make_check(emulator_process: str, tmp_path: 
                             "JSON=1"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert check.returncode == 0, check.stdout + check.stderr
     rows = json.loads(check.stdout.strip().splitlines()[-1])
-    assert len(rows) == 9 and all(r["ok"] for r in rows)
+    assert len(rows) == len(INVARIANTS) and all(r["ok"] for r in rows)
     again = subprocess.run([sys.executable, "-m", "deploy", "setup", *groups, "--package", str(package), "--dry-run"],
                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert again.returncode == 0 and "0 write call(s) planned" in again.stdout
