@@ -76,3 +76,15 @@ def test_patterns_and_wider_resources_are_broader() -> None:
     assert broader([_doc({"effect": "allow", "action": ["name/tdmq:SendCmqMsg"], "resource": ["qcs::tdmq:::queue/*"]})],
                    VALUES) == ["name/tdmq:SendCmqMsg on qcs::tdmq:::queue/*"]
     assert broader([base, _doc({"effect": "deny", "action": "*", "resource": "*"})], VALUES) == []
+
+
+def test_docs_permissions_names_every_grant_with_its_resources() -> None:
+    from pathlib import Path
+
+    from deploy.permissions import GRANTS
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "permissions.md").read_text()
+    for g in GRANTS:
+        row = next((line for line in text.splitlines() if line.startswith(f"| `{g.action}` |")), None)
+        assert row is not None, g.action
+        assert all(f"`{r}`" in row for r in g.resources) and g.why in row, g.action
