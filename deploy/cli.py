@@ -144,7 +144,7 @@ def setup(args: argparse.Namespace, cloud_factory: Callable[..., Cloud], say: Ca
         return FAILED
     except ApiFailure as exc:
         say(f"setup: reading the deployment failed: {exc}")
-        return USAGE if exc.is_auth else FAILED
+        return USAGE  # as check: credentials refused or the API unreachable; nothing was written
     say("plan:")
     for step in steps:
         say(f"  {step.kind:<9} {step.resource}")

@@ -82,3 +82,11 @@ def test_the_scf_names_are_read_by_every_tool_when_the_chain_has_nothing(ops: Op
     monkeypatch.setenv("TENCENTCLOUD_SECRETKEY", secret_key)
     assert ops.setup()[0] == 0
     assert ops.check()[0] in (0, 1)
+
+
+def test_an_unreachable_api_is_exit_2_for_check_and_setup(ops: Ops, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CLB_UNBIND_ENDPOINT", "http://127.0.0.1:9")  # discard port: connection refused
+    code, out = ops.check()
+    assert code == 2 and "reading the deployment failed" in out and len(out.splitlines()) == 1, out
+    code, out = ops.setup()
+    assert code == 2 and "reading the deployment failed" in out, out
