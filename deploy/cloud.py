@@ -4,7 +4,7 @@ between reads and writes that makes ``--dry-run`` safe.
 * Endpoint: ``CLB_UNBIND_ENDPOINT`` (a base URL such as ``http://127.0.0.1:9000``), exactly as the
   function reads it (handler ``cloud/session.py``): every call of every service goes there; unset,
   each service's public endpoint.
-* Credentials: as every tool of the project finds them (handler ``clb_unbind/credentials.py``): the
+* Credentials (docs/design.md#operator-commands): as every tool of the project finds them (handler ``clb_unbind/credentials.py``): the
   SDK's ``DefaultCredentialProvider`` chain, then the names SCF gives a function,
   ``TENCENTCLOUD_SECRETID``/``TENCENTCLOUD_SECRETKEY``/``TENCENTCLOUD_SESSIONTOKEN``.
 * Error text: every API error is scrubbed of the credential's values (handler ``clb_unbind/scrub.py``)

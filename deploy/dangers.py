@@ -18,7 +18,7 @@ findings, each read with read-only calls.
   ``AddtionVersionMatchs``); ``GetFunction`` with ``Qualifier`` a version answers that version's
   ``Description``, where setup records the package's hash.
 * ``envelope_secret``: ``CLB_UNBIND_ENVELOPE_SECRET`` keys the HMAC-SHA256 of every envelope the
-  function writes; unset, nothing is signed and a redriven operator's notice is refused. RFC 2104 §3:
+  function writes; unset, nothing is signed and a redriven operator's notice is refused. RFC 2104 (section 3):
   keys shorter than the hash's output (32 bytes for SHA-256) are "strongly discouraged"; setup makes
   64 hex characters (32 random bytes).
 """
