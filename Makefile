@@ -32,9 +32,11 @@ package: $(STAMP)
 
 # Operator commands (deploy/README.md): provision a deployment, then prove it cannot lose a notification.
 # GROUPS="asg-aaaaaaaa asg-bbbbbbbb" [REGION=ap-guangzhou] [DRY_RUN=1] [FUNCTION=clb-unbind] [JSON=1]
+# [CMQ_ENDPOINT=https://cmq-gz.public.tencenttdmq.com] (docs/regions.md)
 # They honour CLB_UNBIND_ENDPOINT and take credentials as deploy/cloud.py says.
 yes = $(filter 1 true yes,$(1))
-OPS_FLAGS = $(foreach g,$(GROUPS),--group $(g)) $(if $(REGION),--region $(REGION)) $(if $(FUNCTION),--function $(FUNCTION))
+OPS_FLAGS = $(foreach g,$(GROUPS),--group $(g)) $(if $(REGION),--region $(REGION)) $(if $(FUNCTION),--function $(FUNCTION)) \
+	$(if $(CMQ_ENDPOINT),--cmq-endpoint $(CMQ_ENDPOINT))
 
 setup: $(STAMP)
 	$(PY) -m deploy setup $(OPS_FLAGS) $(if $(call yes,$(DRY_RUN)),--dry-run)

@@ -21,6 +21,7 @@ from .cloud import ApiFailure, Cloud, CredentialError
 from .desired import PACKAGE, Desired, Inputs, desired
 from .function_settings import function_settings
 from .invariants import check
+from .regions import endpoint_finding
 from .numbers import DerivationError, Timings
 from .plan import PlanError, plan
 
@@ -39,6 +40,7 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--function", default="clb-unbind", help="function name (default clb-unbind)")
     common.add_argument("--namespace", default="default")
     common.add_argument("--group", action="append", default=[], metavar="ASG_ID", help="scaling group (repeatable)")
+    common.add_argument("--cmq-endpoint", help="CMQ data-plane base URL (CLB_UNBIND_CMQ_ENDPOINT; docs/regions.md)")
     s = sub.add_parser("setup", parents=[common], help="provision idempotently; --dry-run prints the plan only")
     s.add_argument("--dry-run", action="store_true", help="print the plan, call no write API")
     s.add_argument("--package", type=Path, default=PACKAGE, help="the zip `make package` builds (default dist/clb-unbind.zip)")
@@ -47,7 +49,6 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--role", default="clb-unbind-role")
     s.add_argument("--policy", default="clb-unbind-policy")
     s.add_argument("--memory", type=int, default=128)
-    s.add_argument("--cmq-endpoint", help="CMQ data-plane base URL for regions without a known one (CLB_UNBIND_CMQ_ENDPOINT)")
     d = Timings()
     s.add_argument("--timeout", type=int, default=d.function_timeout, help=f"function timeout, s (default {d.function_timeout})")
     s.add_argument("--timer-seconds", type=int, default=d.timer_interval, help="timer interval, s; divides 60 (default 60)")
@@ -136,6 +137,8 @@ def run_check(args: argparse.Namespace, cloud_factory: Callable[..., Cloud], say
     try:
         cloud = cloud_factory(_region(args.region), dry_run=True)
         findings = check(cloud, args.function, args.namespace, args.group)
+        if args.cmq_endpoint:
+            findings = endpoint_finding(cloud, args.function, args.namespace, args.cmq_endpoint, findings)
     except CredentialError as exc:
         say(f"check: {exc}")
         return USAGE

@@ -121,7 +121,7 @@ def test_usage_and_credential_errors_exit_2(ops: Ops, monkeypatch: pytest.Monkey
     assert ops.setup("--timeout", "20")[0] == 2
     assert ops.setup("--package", "/nonexistent.zip")[0] == 2
     assert ops.run("check", "--no-such-flag")[0] == 2
-    code, out = ops.setup("--region", "ap-tokyo")
+    code, out = ops.setup("--region", "ap-hangzhou-ec")
     assert code == 2 and "--cmq-endpoint" in out  # no CMQ endpoint known there
     monkeypatch.delenv("TENCENTCLOUD_SECRET_ID")
     from deploy import cloud
