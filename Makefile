@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench chaos package setup check clean
+.PHONY: demo test bench chaos package setup check deadletters redrive clean
 
 # The virtual environment is rebuilt whenever a requirements file changes.
 $(STAMP): requirements.txt requirements-dev.txt requirements-ops.txt
@@ -43,6 +43,14 @@ setup: $(STAMP)
 
 check: $(STAMP)
 	$(PY) -m deploy check $(OPS_FLAGS) $(if $(call yes,$(JSON)),--json)
+
+# Dead letters (docs/operations.md): list them; redrive ID=<msg id> (or ALL=1) [DRY_RUN=1] re-queues and then deletes.
+deadletters: $(STAMP)
+	$(PY) -m deploy deadletters list $(OPS_FLAGS)
+
+redrive: $(STAMP)
+	$(PY) -m deploy deadletters redrive $(OPS_FLAGS) $(foreach i,$(ID),--id $(i)) $(if $(call yes,$(ALL)),--all) \
+		$(if $(call yes,$(DRY_RUN)),--dry-run)
 
 clean:
 	rm -rf $(VENV) dist .pytest_cache

@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
+from . import deadletters
 from .apply import ApplyError, apply, pending
 from .cloud import ApiFailure, Cloud, CredentialError
 from .desired import PACKAGE, Desired, Inputs, desired
@@ -60,6 +61,12 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--heartbeat", type=int, help="HeartbeatTimeout, s (default: the least that covers a run and a retry)")
     c = sub.add_parser("check", parents=[common], help="read the deployment; one line per invariant")
     c.add_argument("--json", action="store_true", help='print [{"invariant", "ok", "detail", "fix"}]')
+    dl = sub.add_parser("deadletters", parents=[common], help="list, redrive or purge the dead-letter queue (deploy/deadletters.py)")
+    dl.add_argument("action", choices=("list", "redrive", "purge"))
+    dl.add_argument("--id", action="append", default=[], metavar="MSG_ID", help="a letter's message id (repeatable)")
+    dl.add_argument("--all", action="store_true", help="every letter")
+    dl.add_argument("--dry-run", action="store_true", help="say what would happen; send and delete nothing")
+    dl.add_argument("--queue", help="read this dead-letter queue instead of the function's")
     return parser
 
 
@@ -154,6 +161,18 @@ def run_check(args: argparse.Namespace, cloud_factory: Callable[..., Cloud], say
     return OK if all(f.ok for f in findings) else FAILED
 
 
+def run_deadletters(args: argparse.Namespace, cloud_factory: Callable[..., Cloud], say: Callable[[str], None]) -> int:
+    try:
+        cloud = cloud_factory(_region(args.region), dry_run=bool(args.dry_run or args.action == "list"))
+        return deadletters.run(cloud, args, say)
+    except CredentialError as exc:
+        say(f"deadletters: {exc}")
+        return USAGE
+    except ApiFailure as exc:
+        say(f"deadletters: reading the deployment failed: {exc}")
+        return USAGE
+
+
 def main(argv: Optional[Sequence[str]] = None, cloud_factory: Optional[Callable[..., Cloud]] = None,
          say: Callable[[str], None] = print) -> int:
     try:
@@ -163,6 +182,8 @@ def main(argv: Optional[Sequence[str]] = None, cloud_factory: Optional[Callable[
     factory = cloud_factory or Cloud.from_env
     if args.command == "setup":
         return setup(args, factory, say)
+    if args.command == "deadletters":
+        return run_deadletters(args, factory, say)
     return run_check(args, factory, say)
 
 
