@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench chaos package setup check deadletters redrive clean
+.PHONY: demo test bench chaos package setup check rollback deadletters redrive clean
 
 # The virtual environment is rebuilt whenever a requirements file changes.
 $(STAMP): requirements.txt requirements-dev.txt requirements-ops.txt
@@ -39,7 +39,11 @@ OPS_FLAGS = $(foreach g,$(GROUPS),--group $(g)) $(if $(REGION),--region $(REGION
 	$(if $(CMQ_ENDPOINT),--cmq-endpoint $(CMQ_ENDPOINT))
 
 setup: $(STAMP)
-	$(PY) -m deploy setup $(OPS_FLAGS) $(if $(call yes,$(DRY_RUN)),--dry-run)
+	$(PY) -m deploy setup $(OPS_FLAGS) $(if $(call yes,$(DRY_RUN)),--dry-run) $(if $(VERSION),--version $(VERSION))
+
+# Point the timer's alias back at VERSION (default: the previous version); one UpdateAlias (docs/operations.md).
+rollback: $(STAMP)
+	$(PY) -m deploy rollback $(OPS_FLAGS) $(if $(VERSION),--version $(VERSION)) $(if $(call yes,$(DRY_RUN)),--dry-run)
 
 check: $(STAMP)
 	$(PY) -m deploy check $(OPS_FLAGS) $(if $(call yes,$(JSON)),--json)

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
-from . import deadletters
+from . import deadletters, release
 from .apply import ApplyError, apply, pending
 from .cloud import ApiFailure, Cloud, CredentialError
 from .desired import PACKAGE, Desired, Inputs, desired
@@ -59,8 +59,13 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--retry-base-seconds", type=float, default=d.retry_base_seconds)
     s.add_argument("--retry-max-seconds", type=float, default=d.retry_max_seconds)
     s.add_argument("--heartbeat", type=int, help="HeartbeatTimeout, s (default: the least that covers a run and a retry)")
+    s.add_argument("--version", help="point the timer's alias at this published version instead of the package's")
     c = sub.add_parser("check", parents=[common], help="read the deployment; one line per invariant")
     c.add_argument("--json", action="store_true", help='print [{"invariant", "ok", "detail", "fix"}]')
+    r = sub.add_parser("rollback", parents=[common], help="point the timer's alias at an earlier version (deploy/release.py)")
+    r.add_argument("--version", help="the version to run (default: the newest one older than the alias's)")
+    r.add_argument("--dry-run", action="store_true", help="say what would change; call no write API")
+    r.add_argument("--list", action="store_true", help="list the published versions, the alias's marked *")
     dl = sub.add_parser("deadletters", parents=[common], help="list, redrive or purge the dead-letter queue (deploy/deadletters.py)")
     dl.add_argument("action", choices=("list", "redrive", "purge"))
     dl.add_argument("--id", action="append", default=[], metavar="MSG_ID", help="a letter's message id (repeatable)")
@@ -77,7 +82,8 @@ def _inputs(args: argparse.Namespace) -> Inputs:
                       heartbeat=args.heartbeat)
     return Inputs(groups=tuple(args.group), region=_region(args.region), function=args.function, namespace=args.namespace,
                   queue=args.queue, dead_letter_queue=args.dead_letter_queue, role=args.role, policy=args.policy,
-                  package=args.package, memory=args.memory, cmq_endpoint=args.cmq_endpoint, timings=timings)
+                  package=args.package, memory=args.memory, cmq_endpoint=args.cmq_endpoint, timings=timings,
+                  version=args.version)
 
 
 def _validate_environment(d: Desired) -> None:
@@ -109,7 +115,7 @@ def setup(args: argparse.Namespace, cloud_factory: Callable[..., Cloud], say: Ca
         say(f"  {resource} {value.name} = {value.value}")
         say(f"      because {value.reason}")
     try:
-        steps = plan(cloud, d)
+        steps = plan(cloud, d, release.release_steps)
     except PlanError as exc:
         say(f"setup: {exc}")
         return FAILED
@@ -135,6 +141,12 @@ def setup(args: argparse.Namespace, cloud_factory: Callable[..., Cloud], say: Ca
         say(f"setup: {exc}; run setup again once the cause is fixed: it resumes where it stopped")
         return FAILED
     groups = " ".join(h.group for h in d.hooks)
+    moved = release.alias_change(steps)
+    if moved:
+        live = release.alias(cloud, d.function.name, d.function.namespace) or {}
+        before = moved.split(" -> ")[0].lstrip("-> ").strip()
+        say(f"the timer now runs version {live.get('FunctionVersion')} (alias {release.ALIAS})"
+            + (f"; undo: `make rollback VERSION={before}`" if before else ""))
     say(f"{sent} write call(s) made; now run `make check GROUPS=\"{groups}\"` "
         f"(python -m deploy check --function {d.function.name} --region {d.inputs.region})")
     return OK
@@ -161,6 +173,22 @@ def run_check(args: argparse.Namespace, cloud_factory: Callable[..., Cloud], say
     return OK if all(f.ok for f in findings) else FAILED
 
 
+def run_rollback(args: argparse.Namespace, cloud_factory: Callable[..., Cloud], say: Callable[[str], None]) -> int:
+    try:
+        cloud = cloud_factory(_region(args.region), dry_run=bool(args.dry_run or args.list))
+        if args.list:
+            for line in release.version_lines(cloud, args.function, args.namespace) or ["no published version"]:
+                say(line)
+            return OK
+        return release.rollback(cloud, args.function, args.namespace, args.version, say)
+    except CredentialError as exc:
+        say(f"rollback: {exc}")
+        return USAGE
+    except ApiFailure as exc:
+        say(f"rollback: reading the deployment failed: {exc}")
+        return USAGE
+
+
 def run_deadletters(args: argparse.Namespace, cloud_factory: Callable[..., Cloud], say: Callable[[str], None]) -> int:
     try:
         cloud = cloud_factory(_region(args.region), dry_run=bool(args.dry_run or args.action == "list"))
@@ -184,6 +212,8 @@ def main(argv: Optional[Sequence[str]] = None, cloud_factory: Optional[Callable[
         return setup(args, factory, say)
     if args.command == "deadletters":
         return run_deadletters(args, factory, say)
+    if args.command == "rollback":
+        return run_rollback(args, factory, say)
     return run_check(args, factory, say)
 
 

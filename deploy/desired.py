@@ -31,7 +31,8 @@ CAM_POLICY = ROOT / "cam-policy.json"
 RUNTIME = "Python3.10"
 HANDLER = "index.main_handler"
 SCF_PRINCIPAL = "scf.qcloud.com"
-TRIGGER_QUALIFIER = "$DEFAULT"
+TRIGGER_QUALIFIER = "live"
+"""The alias the timer fires; setup points it at the package's version (deploy/release.py)."""
 GROUP_ID = re.compile(r"^asg-[a-z0-9]{8}$")
 DESCRIPTION_PREFIX = "Unbinds leaving instances from load balancers. Package sha256 "
 
@@ -63,6 +64,8 @@ class Inputs:
     memory: int = 128
     cmq_endpoint: Optional[str] = None
     timings: Timings = field(default_factory=Timings)
+    version: Optional[str] = None
+    """A published version the alias must point at (setup --version); None: the package's own."""
 
 
 @dataclass(frozen=True)

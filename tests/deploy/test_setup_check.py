@@ -77,7 +77,8 @@ def test_a_changed_input_updates_only_what_differs(ops: Ops) -> None:
     code, out = ops.setup("--timeout", "600")
     assert code == 0, out
     written = sorted(c.action for c in ops.writes())
-    assert written == ["ModifyCmqQueueAttribute", "ModifyLifecycleHook", "ModifyLifecycleHook", "UpdateFunctionConfiguration"]
+    assert written == ["ModifyCmqQueueAttribute", "ModifyLifecycleHook", "ModifyLifecycleHook", "PublishVersion", "UpdateAlias",
+                       "UpdateFunctionConfiguration"]
     modify = next(c for c in ops.writes() if c.action == "ModifyCmqQueueAttribute")
     assert modify.params == {"QueueName": QUEUE, "VisibilityTimeout": 630}
     config = next(c for c in ops.writes() if c.action == "UpdateFunctionConfiguration")
@@ -92,7 +93,8 @@ def test_new_code_is_uploaded_and_other_variables_are_kept(ops: Ops) -> None:
     package_zip(ops.package, "v2")
     ops.emu.clear_calls()
     assert ops.setup()[0] == 0
-    assert sorted(c.action for c in ops.writes()) == ["UpdateFunctionCode", "UpdateFunctionConfiguration"]
+    assert sorted(c.action for c in ops.writes()) == ["PublishVersion", "UpdateAlias", "UpdateFunctionCode",
+                                                      "UpdateFunctionConfiguration"]
     assert fn.code == ops.package.read_bytes()
     assert fn.environment["CLB_UNBIND_API_SECRET"] == "set-in-the-console-0123456789"
 
