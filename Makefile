@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench chaos package setup check rollback deadletters redrive clean
+.PHONY: demo test bench chaos package setup check rollback teardown deadletters redrive clean
 
 # The virtual environment is rebuilt whenever a requirements file changes.
 $(STAMP): requirements.txt requirements-dev.txt requirements-ops.txt
@@ -47,6 +47,11 @@ rollback: $(STAMP)
 
 check: $(STAMP)
 	$(PY) -m deploy check $(OPS_FLAGS) $(if $(call yes,$(JSON)),--json)
+
+# Remove what setup created: a dry run unless CONFIRM=1 (DRY_RUN=1 keeps it dry); FORCE=1 deletes queues that hold messages.
+teardown: $(STAMP)
+	$(PY) -m deploy teardown $(OPS_FLAGS) $(if $(and $(call yes,$(CONFIRM)),$(if $(call yes,$(DRY_RUN)),,y)),--yes) \
+		$(if $(call yes,$(FORCE)),--force)
 
 # Dead letters (docs/operations.md): list them; redrive ID=<msg id> (or ALL=1) [DRY_RUN=1] re-queues and then deletes.
 deadletters: $(STAMP)

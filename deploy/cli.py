@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
-from . import deadletters, release
+from . import deadletters, release, teardown
 from .apply import ApplyError, apply, pending
 from .cloud import ApiFailure, Cloud, CredentialError
 from .desired import PACKAGE, Desired, Inputs, desired
@@ -66,6 +66,11 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--version", help="the version to run (default: the newest one older than the alias's)")
     r.add_argument("--dry-run", action="store_true", help="say what would change; call no write API")
     r.add_argument("--list", action="store_true", help="list the published versions, the alias's marked *")
+    t = sub.add_parser("teardown", parents=[common], help="remove what setup created (a dry run without --yes)")
+    t.add_argument("--yes", action="store_true", help="delete for real (without it: print what would go and what stays)")
+    t.add_argument("--force", action="store_true", help="delete queues that still hold messages")
+    t.add_argument("--queue", help="the lifecycle queue when the function is gone (default clb-unbind-lifecycle)")
+    t.add_argument("--dead-letter-queue", help="its dead-letter queue when the function is gone (default clb-unbind-dead-letter)")
     dl = sub.add_parser("deadletters", parents=[common], help="list, redrive or purge the dead-letter queue (deploy/deadletters.py)")
     dl.add_argument("action", choices=("list", "redrive", "purge"))
     dl.add_argument("--id", action="append", default=[], metavar="MSG_ID", help="a letter's message id (repeatable)")
@@ -173,6 +178,20 @@ def run_check(args: argparse.Namespace, cloud_factory: Callable[..., Cloud], say
     return OK if all(f.ok for f in findings) else FAILED
 
 
+def run_teardown(args: argparse.Namespace, cloud_factory: Callable[..., Cloud], say: Callable[[str], None]) -> int:
+    region = _region(args.region)
+    try:
+        cloud = cloud_factory(region, dry_run=not args.yes)
+        inputs = teardown.inputs_for(args.function, args.namespace, region, args.queue, args.dead_letter_queue)
+        return teardown.teardown(cloud, inputs, args.force, say)
+    except CredentialError as exc:
+        say(f"teardown: {exc}")
+        return USAGE
+    except ApiFailure as exc:
+        say(f"teardown: reading the deployment failed: {exc}")
+        return USAGE
+
+
 def run_rollback(args: argparse.Namespace, cloud_factory: Callable[..., Cloud], say: Callable[[str], None]) -> int:
     try:
         cloud = cloud_factory(_region(args.region), dry_run=bool(args.dry_run or args.list))
@@ -214,6 +233,8 @@ def main(argv: Optional[Sequence[str]] = None, cloud_factory: Optional[Callable[
         return run_deadletters(args, factory, say)
     if args.command == "rollback":
         return run_rollback(args, factory, say)
+    if args.command == "teardown":
+        return run_teardown(args, factory, say)
     return run_check(args, factory, say)
 
 

@@ -29,6 +29,9 @@ from .cloud import Cloud
 from .desired import TRIGGER_QUALIFIER, Desired, HookSpec, QueueSpec, package_sha
 
 Json = Dict[str, Any]
+ROLE_DESCRIPTION = "Run role of the clb-unbind function"
+POLICY_DESCRIPTION = "Actions the clb-unbind function calls"
+"""Setup writes these descriptions; teardown deletes a role or policy only when it carries setup's."""
 
 
 class PlanError(Exception):
@@ -135,7 +138,7 @@ def role_steps(cloud: Cloud, d: Desired) -> List[Step]:
     if live_role is None:
         steps.append(Step(f"role {d.role}", "create", [f"trusted by {d.trust['statement'][0]['principal']}"],
                           [Write("cam", "CreateRole", {"RoleName": d.role, "PolicyDocument": trust, "ConsoleLogin": 0,
-                                                        "Description": "Run role of the clb-unbind function"})]))
+                                                        "Description": ROLE_DESCRIPTION})]))
     elif normalise_policy(live_role.get("PolicyDocument")) != normalise_policy(d.trust):
         steps.append(Step(f"role {d.role}", "update", [f"trust policy -> {trust}"],
                           [Write("cam", "UpdateAssumeRolePolicy", {"RoleName": d.role, "PolicyDocument": trust})]))
@@ -148,7 +151,7 @@ def role_steps(cloud: Cloud, d: Desired) -> List[Step]:
         policy_id = Ref("policy_id")
         steps.append(Step(f"policy {d.policy}", "create", ["document = cam-policy.json"],
                           [Write("cam", "CreatePolicy", {"PolicyName": d.policy, "PolicyDocument": document,
-                                                          "Description": "Actions the clb-unbind function calls"},
+                                                          "Description": POLICY_DESCRIPTION},
                                  saves=("PolicyId", "policy_id"))]))
     else:
         policy_id = int(found["PolicyId"])
