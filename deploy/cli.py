@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
-from . import deadletters, release, teardown
+from . import deadletters, localrun, release, teardown
 from .apply import ApplyError, apply, pending
 from .cloud import ApiFailure, Cloud, CredentialError
 from .desired import PACKAGE, Desired, Inputs, desired
@@ -71,6 +71,8 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--force", action="store_true", help="delete queues that still hold messages")
     t.add_argument("--queue", help="the lifecycle queue when the function is gone (default clb-unbind-lifecycle)")
     t.add_argument("--dead-letter-queue", help="its dead-letter queue when the function is gone (default clb-unbind-dead-letter)")
+    tr = sub.add_parser("timer-run", parents=[common], help="one timer run of the deployed function, here and now (deploy/localrun.py)")
+    tr.add_argument("--seconds", type=float, default=60.0, help="the run's time limit (default 60)")
     dl = sub.add_parser("deadletters", parents=[common], help="list, redrive or purge the dead-letter queue (deploy/deadletters.py)")
     dl.add_argument("action", choices=("list", "redrive", "purge"))
     dl.add_argument("--id", action="append", default=[], metavar="MSG_ID", help="a letter's message id (repeatable)")
@@ -178,6 +180,18 @@ def run_check(args: argparse.Namespace, cloud_factory: Callable[..., Cloud], say
     return OK if all(f.ok for f in findings) else FAILED
 
 
+def run_timer(args: argparse.Namespace, cloud_factory: Callable[..., Cloud], say: Callable[[str], None]) -> int:
+    try:
+        cloud = cloud_factory(_region(args.region), dry_run=False)
+        return localrun.timer_run(cloud, args.function, args.namespace, args.seconds, say)
+    except CredentialError as exc:
+        say(f"timer-run: {exc}")
+        return USAGE
+    except ApiFailure as exc:
+        say(f"timer-run: reading the deployment failed: {exc}")
+        return USAGE
+
+
 def run_teardown(args: argparse.Namespace, cloud_factory: Callable[..., Cloud], say: Callable[[str], None]) -> int:
     region = _region(args.region)
     try:
@@ -235,6 +249,8 @@ def main(argv: Optional[Sequence[str]] = None, cloud_factory: Optional[Callable[
         return run_rollback(args, factory, say)
     if args.command == "teardown":
         return run_teardown(args, factory, say)
+    if args.command == "timer-run":
+        return run_timer(args, factory, say)
     return run_check(args, factory, say)
 
 

@@ -36,7 +36,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Set, Tuple
 
 from . import current
 from .cloud import ApiFailure, Cloud
@@ -145,8 +145,9 @@ class DeadLetters:
     place: Place
     cmq_endpoint: Optional[str] = None
     say: Callable[[str], None] = print
-    sleep: Callable[[float], None] = time.sleep
     _session: Any = None
+    _held: Set[str] = field(default_factory=set)
+    """Letters this command received and has not deleted: hidden by it, not by an earlier read."""
 
     @classmethod
     def locate(cls, cloud: Cloud, function: str, namespace: str, cmq_endpoint: Optional[str] = None,
@@ -206,42 +207,49 @@ class DeadLetters:
         return {"visible": int(q.get("ActiveMsgNum") or 0), "hidden": int(q.get("InactiveMsgNum") or 0),
                 "delayed": int(q.get("DelayMsgNum") or 0)}
 
-    def read(self, wait_for_hidden: bool) -> List[Letter]:
-        """Every letter visible now (each hidden for the queue's VisibilityTimeout from here on); with
-        ``wait_for_hidden``, also those an earlier read hid, once they are visible again."""
+    def batches(self, wait_for_hidden: bool) -> Iterator[List[Letter]]:
+        """Batches of up to 16 letters as they are received (each hidden for the queue's
+        VisibilityTimeout from then on, so the caller acts on a batch before reading the next); with
+        ``wait_for_hidden``, also the letters an earlier read hid, once they are visible again."""
         cmq = _handler()[0]
         from clb_unbind.cloud.errors import CloudError
 
-        letters: Dict[str, Letter] = {}
         said = False
         deadline = time.monotonic() + self.place.visibility_timeout + WAIT_MARGIN
 
-        def receive(poll: int) -> int:
+        def receive(poll: int) -> List[Letter]:
             try:
                 got = cmq.receive(self.session(), self.place.dead_letter_queue, cmq.MAX_BATCH, poll)
             except CloudError as exc:
                 raise DeadLetterError(self.clean(f"reading {self.place.dead_letter_queue} failed: {exc.failure.code}: "
                                                  f"{exc.failure.message}")) from None
-            for m in got:
-                letters[m.msg_id] = describe(m.msg_id, m.receipt_handle, m.body, m.enqueue_time)
-            return len(got)
+            letters = [describe(m.msg_id, m.receipt_handle, m.body, m.enqueue_time) for m in got]
+            self._held.update(letter.msg_id for letter in letters)
+            return letters
 
         while True:
-            if receive(0):
+            batch = receive(0)
+            if batch:
+                yield batch
                 continue
             left = deadline - time.monotonic()
             if not wait_for_hidden or left < 1:
-                break
-            hidden = self.counts()["hidden"] - len(letters)  # what this read hid is in the count too
+                return
+            hidden = self.counts()["hidden"] - len(self._held)  # what this command holds is in the count too
             if hidden <= 0:
-                break
+                return
             if not said:
-                self.say(f"waiting up to {int(left)} s for {hidden} letter(s) an earlier read (list, a dry run, another "
-                         f"operator) has hidden for the queue's VisibilityTimeout")
+                self.say(f"waiting up to {int(left)} s for {hidden} letter(s) an earlier read (a listing, a dry run, "
+                         f"another operator) has hidden for the queue's VisibilityTimeout")
                 said = True
-            if not receive(int(min(cmq.MAX_POLL_SECONDS, left))):
-                break
-        return sorted(letters.values(), key=lambda letter: (letter.enqueued or 0, letter.msg_id))
+            batch = receive(int(min(cmq.MAX_POLL_SECONDS, left)))
+            if not batch:
+                return
+            yield batch
+
+    def read(self, wait_for_hidden: bool) -> List[Letter]:
+        letters = [letter for batch in self.batches(wait_for_hidden) for letter in batch]
+        return sorted(letters, key=lambda letter: (letter.enqueued or 0, letter.msg_id))
 
     def delete(self, letters: Sequence[Letter]) -> Tuple[List[str], Dict[str, str]]:
         cmq = _handler()[0]
@@ -250,7 +258,9 @@ class DeadLetters:
         failed = {by_handle[h]: self.clean(f"{f.code}: {f.message}") for h, f in result.failed.items()}
         failed.update({by_handle[h]: "the receipt handle expired (the letter comes back; run the command again)"
                        for h in result.stale})
-        return [by_handle[h] for h in result.deleted], failed
+        deleted = [by_handle[h] for h in result.deleted]
+        self._held.difference_update(deleted)
+        return deleted, failed
 
     # ----------------------------------------------------------------- what the operator sees
     def line(self, letter: Letter, now: Optional[float] = None) -> str:
@@ -267,29 +277,16 @@ class DeadLetters:
         return self.clean(text)
 
 
-def pick(letters: Sequence[Letter], ids: Sequence[str], every: bool) -> Tuple[List[Letter], List[str]]:
-    """The letters asked for, and the ids asked for that no letter has."""
-    if every:
-        return list(letters), []
-    by_id = {letter.msg_id: letter for letter in letters}
-    return [by_id[i] for i in ids if i in by_id], [i for i in ids if i not in by_id]
+def pick(letters: Sequence[Letter], ids: Sequence[str], every: bool) -> List[Letter]:
+    """The letters of a batch that were asked for."""
+    return list(letters) if every else [letter for letter in letters if letter.msg_id in ids]
 
 
-def redrive(d: DeadLetters, ids: Sequence[str], every: bool, dry_run: bool) -> int:
-    """0 every chosen letter redriven (or, dry, would be); 1 some could not be; 2 nothing chosen."""
+def _redrive_batch(d: DeadLetters, chosen: List[Letter], dry_run: bool) -> Tuple[int, int]:
+    """(re-queued and deleted, failed) for one batch; each letter is deleted right after its send, while
+    the handle of this read is fresh."""
     place = d.place
-    d.say(f"dead letters of {place.function} in {place.region}: queue {place.dead_letter_queue}; a redrive sends each "
-          f"letter unchanged to {place.consumer_queue}, which the function's timer consumes, then deletes the letter"
-          + (" (dry run: nothing is sent or deleted)" if dry_run else ""))
-    letters = d.read(wait_for_hidden=True)
-    chosen, unknown = pick(letters, ids, every)
-    for i in unknown:
-        d.say(f"no letter {i} in {place.dead_letter_queue} (`make deadletters` lists them)")
-    if not chosen:
-        d.say("nothing to redrive" + ("" if letters else f": {place.dead_letter_queue} is empty"))
-        return 2 if unknown else 0
-    sent: List[Letter] = []
-    failed = len(unknown)
+    done = failed = 0
     for letter in chosen:
         d.say(d.line(letter))
         if not letter.redrivable:
@@ -311,45 +308,77 @@ def redrive(d: DeadLetters, ids: Sequence[str], every: bool, dry_run: bool) -> i
             failed += 1
             continue
         d.say(f"    re-queued on {place.consumer_queue} as message {reply.get('MsgId')}")
-        sent.append(letter)
-    if sent:
-        deleted, not_deleted = d.delete(sent)
-        for msg_id in deleted:
-            d.say(f"deleted letter {msg_id} (its work is back on {place.consumer_queue})")
-        for msg_id, why in not_deleted.items():
-            d.say(f"letter {msg_id} was re-queued but not deleted: {why}")
+        deleted, not_deleted = d.delete([letter])
+        if deleted:
+            d.say(f"    deleted letter {letter.msg_id} (its work is back on {place.consumer_queue})")
+            done += 1
+        for why in not_deleted.values():
+            d.say(f"    re-queued but not deleted: {why}")
             failed += 1
+    return done, failed
+
+
+def redrive(d: DeadLetters, ids: Sequence[str], every: bool, dry_run: bool) -> int:
+    """0 every chosen letter redriven (or, dry, would be); 1 some could not be; 2 none of the ids found."""
+    place = d.place
+    d.say(f"dead letters of {place.function} in {place.region}: queue {place.dead_letter_queue}; a redrive sends each "
+          f"letter unchanged to {place.consumer_queue}, which the function's timer consumes, then deletes the letter"
+          + (" (dry run: nothing is sent or deleted)" if dry_run else ""))
+    seen: set = set()
+    chosen_count = done = failed = 0
+    for batch in d.batches(wait_for_hidden=True):
+        seen.update(letter.msg_id for letter in batch)
+        chosen = pick(batch, ids, every)
+        chosen_count += len(chosen)
+        ok, bad = _redrive_batch(d, chosen, dry_run)
+        done, failed = done + ok, failed + bad
+        if not every and set(ids) <= seen:
+            break
+    unknown = [i for i in ids if i not in seen]
+    for i in unknown:
+        d.say(f"no letter {i} in {place.dead_letter_queue} (`make deadletters` lists them)")
+    if not chosen_count:
+        d.say("nothing to redrive" + ("" if seen else f": {place.dead_letter_queue} is empty"))
+        return 2 if unknown else 0
     if dry_run:
-        d.say(f"{len([c for c in chosen if c.redrivable])} letter(s) would be redriven; none was (dry run); the letters "
-              f"read are hidden for {place.visibility_timeout} s, and a redrive run now waits for them")
+        d.say(f"{chosen_count - failed} letter(s) would be redriven; none was (dry run); the letters read are hidden for "
+              f"{place.visibility_timeout} s, and a redrive run now waits for them")
     else:
-        d.say(f"{len(sent)} letter(s) redriven. The next timer run handles them: a lifecycle notice is checked with "
-              f"Auto Scaling again, and work that still fails is dead-lettered again with its reason. Undo: none needed "
-              f"(a redriven letter is a message like any other; `make check` shows whether the queue is empty).")
-    return 1 if failed else 0
+        d.say(f"{done} letter(s) redriven. The next timer run handles them: a lifecycle notice is checked with Auto "
+              f"Scaling again, and work that still fails is dead-lettered again with its reason. Undo: none needed (a "
+              f"redriven letter is a message like any other; `make check` shows whether the queue is empty).")
+    return 1 if failed or unknown else 0
 
 
 def purge(d: DeadLetters, ids: Sequence[str], every: bool, dry_run: bool) -> int:
     place = d.place
     d.say(f"purging dead letters of {place.function} from {place.dead_letter_queue}: deleted without a redrive"
           + (" (dry run: nothing is deleted)" if dry_run else "; this cannot be undone"))
-    letters = d.read(wait_for_hidden=True)
-    chosen, unknown = pick(letters, ids, every)
+    seen: set = set()
+    chosen_count = failed = 0
+    for batch in d.batches(wait_for_hidden=True):
+        seen.update(letter.msg_id for letter in batch)
+        chosen = pick(batch, ids, every)
+        chosen_count += len(chosen)
+        for letter in chosen:
+            d.say(d.line(letter))
+        if chosen and not dry_run:
+            deleted, not_deleted = d.delete(chosen)
+            for msg_id in deleted:
+                d.say(f"deleted letter {msg_id}")
+            for msg_id, why in not_deleted.items():
+                d.say(f"letter {msg_id} not deleted: {why}")
+                failed += 1
+        if not every and set(ids) <= seen:
+            break
+    unknown = [i for i in ids if i not in seen]
     for i in unknown:
         d.say(f"no letter {i} in {place.dead_letter_queue}")
-    for letter in chosen:
-        d.say(d.line(letter))
-    if not chosen:
+    if not chosen_count:
         d.say("nothing to purge")
         return 2 if unknown else 0
     if dry_run:
-        d.say(f"{len(chosen)} letter(s) would be deleted; none was (dry run)")
-        return 0
-    deleted, failed = d.delete(chosen)
-    for msg_id in deleted:
-        d.say(f"deleted letter {msg_id}")
-    for msg_id, why in failed.items():
-        d.say(f"letter {msg_id} not deleted: {why}")
+        d.say(f"{chosen_count} letter(s) would be deleted; none was (dry run)")
     return 1 if failed or unknown else 0
 
 
