@@ -32,7 +32,8 @@ CAM_POLICY = ROOT / "cam-policy.json"
 RUNTIME = "Python3.10"
 HANDLER = "index.main_handler"
 SCF_PRINCIPAL = "scf.qcloud.com"
-TRIGGER_QUALIFIER = "$DEFAULT"
+TRIGGER_QUALIFIER = "live"
+"""The alias the timer fires; setup points it at the package's version (deploy/release.py)."""
 GROUP_ID = re.compile(r"^asg-[a-z0-9]{8}$")
 TRANSITION_TYPES = ("NORMAL", "EXTENSION")
 """autoscaling CreateLifecycleHookRequest.LifecycleTransitionType: "取值范围包括 NORMAL 和 EXTENSION，默认值为 NORMAL"."""
@@ -68,6 +69,8 @@ class Inputs:
     timings: Timings = field(default_factory=Timings)
     transition: str = "NORMAL"
     """The hooks' LifecycleTransitionType: NORMAL, or EXTENSION to hear of manual removals too (docs/lifecycle-hooks.md)."""
+    version: Optional[str] = None
+    """A published version the alias must point at (setup --version); None: the package's own."""
 
 
 @dataclass(frozen=True)

@@ -361,8 +361,9 @@ def check(cloud: Cloud, function: str, namespace: str = "default", groups: Seque
         out.append(Finding("dead_letters", False, "; ".join([detail] + waiting), setup_hint))
     elif waiting:
         out.append(Finding("dead_letters", False, "; ".join(waiting),
-                           "read them (each names its reason and keeps the original payload), fix the cause, "
-                           "then replay them: PYTHONPATH=handler python -m clb_unbind redrive FILE"))
+                           "`make deadletters` lists them, each with its reason; fix the cause, then `make redrive ALL=1` "
+                           "(DRY_RUN=1 first) re-queues them for the timer and deletes each once re-queued; "
+                           "`python -m deploy deadletters purge --id MSG_ID` drops one that needs no redrive"))
     else:
         out.append(Finding("dead_letters", True, f"{', '.join(empty)} {'is' if len(empty) == 1 else 'are'} empty"))
     # 10-14. deployments that hold the invariants above and still do harm or nothing

@@ -22,14 +22,17 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from . import current
 from .cloud import Cloud
 from .dangers import ENVELOPE_SECRET, envelope_secret_ok, new_envelope_secret
-from .desired import Desired, HookSpec, QueueSpec, package_sha
+from .desired import TRIGGER_QUALIFIER, Desired, HookSpec, QueueSpec, package_sha
 
 Json = Dict[str, Any]
+ROLE_DESCRIPTION = "Run role of the clb-unbind function"
+POLICY_DESCRIPTION = "Actions the clb-unbind function calls"
+"""Setup writes these descriptions; teardown deletes a role or policy only when it carries setup's."""
 
 
 class PlanError(Exception):
@@ -136,7 +139,7 @@ def role_steps(cloud: Cloud, d: Desired) -> List[Step]:
     if live_role is None:
         steps.append(Step(f"role {d.role}", "create", [f"trusted by {d.trust['statement'][0]['principal']}"],
                           [Write("cam", "CreateRole", {"RoleName": d.role, "PolicyDocument": trust, "ConsoleLogin": 0,
-                                                        "Description": "Run role of the clb-unbind function"})]))
+                                                        "Description": ROLE_DESCRIPTION})]))
     elif normalise_policy(live_role.get("PolicyDocument")) != normalise_policy(d.trust):
         steps.append(Step(f"role {d.role}", "update", [f"trust policy -> {trust}"],
                           [Write("cam", "UpdateAssumeRolePolicy", {"RoleName": d.role, "PolicyDocument": trust})]))
@@ -149,7 +152,7 @@ def role_steps(cloud: Cloud, d: Desired) -> List[Step]:
         policy_id = Ref("policy_id")
         steps.append(Step(f"policy {d.policy}", "create", ["document = cam-policy.json"],
                           [Write("cam", "CreatePolicy", {"PolicyName": d.policy, "PolicyDocument": document,
-                                                          "Description": "Actions the clb-unbind function calls"},
+                                                          "Description": POLICY_DESCRIPTION},
                                  saves=("PolicyId", "policy_id"))]))
     else:
         policy_id = int(found["PolicyId"])
@@ -252,11 +255,17 @@ def trigger_step(cloud: Cloud, d: Desired, function_exists: bool) -> Step:
         found = next((t for t in current.triggers(cloud, f.name, f.namespace)
                       if t.get("Type") == "timer" and t.get("TriggerName") == d.trigger_name), None)
     resource = f"timer trigger {d.trigger_name}"
+    create = Write("scf", "CreateTrigger", {"FunctionName": f.name, "Namespace": f.namespace, "TriggerName": d.trigger_name,
+                                            "Type": "timer", "TriggerDesc": d.cron, "Qualifier": TRIGGER_QUALIFIER,
+                                            "Enable": "OPEN"})
     if found is None:
-        return Step(resource, "create", [f"cron = {d.cron!r}", "enabled"],
-                    [Write("scf", "CreateTrigger", {"FunctionName": f.name, "Namespace": f.namespace, "TriggerName": d.trigger_name,
-                                                     "Type": "timer", "TriggerDesc": d.cron, "Qualifier": "$DEFAULT",
-                                                     "Enable": "OPEN"})])
+        return Step(resource, "create", [f"cron = {d.cron!r}", "enabled", f"fires alias {TRIGGER_QUALIFIER}"], [create])
+    if (found.get("Qualifier") or "$LATEST") != TRIGGER_QUALIFIER:
+        # A trigger's Qualifier is fixed at creation (UpdateTriggerRequest.Qualifier): recreate it on the alias.
+        delete = Write("scf", "DeleteTrigger", {"FunctionName": f.name, "Namespace": f.namespace, "TriggerName": d.trigger_name,
+                                                "Type": "timer", "Qualifier": found.get("Qualifier") or "$LATEST"})
+        return Step(resource, "update", [f"Qualifier: {found.get('Qualifier')!r} -> {TRIGGER_QUALIFIER!r} (deleted and "
+                                         f"created again)"], [delete, create])
     diff: Dict[str, Tuple[Any, Any]] = {}
     if cron_of(found) != d.cron:
         diff["cron"] = (cron_of(found), d.cron)
@@ -312,16 +321,22 @@ def hook_step(cloud: Cloud, spec: HookSpec) -> Step:
 
 
 # ------------------------------------------------------------------ the whole plan
-def plan(cloud: Cloud, d: Desired) -> List[Step]:
+ReleaseSteps = Callable[[Cloud, Desired, bool], List[Step]]
+
+
+def plan(cloud: Cloud, d: Desired, release: Optional[ReleaseSteps] = None) -> List[Step]:
     """Every step in the order they must be applied: the dead-letter queue before the queue that names
     it, the role and its policy before the function that runs as it, the function before its trigger,
-    the queue before the hooks that notify it."""
+    the queue before the hooks that notify it; with ``release`` (deploy/release.py), the version and the
+    alias after the function and before the trigger that fires the alias."""
     missing = sorted(set(h.group for h in d.hooks) - current.existing_groups(cloud, [h.group for h in d.hooks]))
     if missing:
         raise PlanError(f"no such scaling group in {d.inputs.region}: {', '.join(missing)}")
     steps = [queue_step(cloud, d.dead_letter_queue), queue_step(cloud, d.queue)]
     steps += role_steps(cloud, d)
     function, exists = function_step(cloud, d)
-    steps += [function, trigger_step(cloud, d, exists), async_step(cloud, d, exists)]
+    steps.append(function)
+    steps += release(cloud, d, exists) if release else []
+    steps += [trigger_step(cloud, d, exists), async_step(cloud, d, exists)]
     steps += [hook_step(cloud, h) for h in d.hooks]
     return steps

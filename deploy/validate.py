@@ -10,6 +10,9 @@ Formats, from the SDK models' field descriptions:
   (tdmq ``CreateCmqQueueRequest.QueueName``);
 * role and policy name: 1-128 of letters, digits and ``+=,.@-_`` (cam ``CreateRoleRequest.RoleName``,
   ``CreatePolicyRequest.PolicyName``);
+* CMQ endpoint: a base URL, scheme, host and optional port only (the data plane's addresses, docs/regions.md);
+* function version: a number (scf ``PublishVersion`` numbers them from 1) or ``$LATEST``; a dead
+  letter's message id: letters, digits, ``-`` and ``_``;
 * region: lower-case words joined by ``-``, as in ``ap-guangzhou``, ``na-siliconvalley``,
   ``ap-shanghai-fsi`` (the region list of any product page, e.g. tdmq ``SendCmqMsg``, doc 1179/55919).
 """
@@ -23,6 +26,9 @@ FUNCTION = re.compile(r"^[A-Za-z](?:[A-Za-z0-9_-]{0,58}[A-Za-z0-9])$")
 QUEUE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
 CAM_NAME = re.compile(r"^[A-Za-z0-9+=,.@_-]{1,128}$")
 REGION = re.compile(r"^[a-z]{2,3}(?:-[a-z0-9]+){1,3}$")
+ENDPOINT = re.compile(r"^https?://[A-Za-z0-9.-]+(?::\d{1,5})?/?$")
+VERSION = re.compile(r"^(?:\$LATEST|[1-9][0-9]{0,9})$")
+MESSAGE_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 
 RULES = {
     "group": (GROUP_ID, "asg- and 8 lower-case letters or digits, e.g. asg-a1b2c3d4"),
@@ -32,6 +38,9 @@ RULES = {
     "queue": (QUEUE, "up to 64 letters, digits, - or _, first a letter"),
     "role": (CAM_NAME, "1-128 letters, digits or +=,.@-_"),
     "policy": (CAM_NAME, "1-128 letters, digits or +=,.@-_"),
+    "endpoint": (ENDPOINT, "a base URL such as https://cmq-gz.public.tencenttdmq.com (scheme, host, optional port)"),
+    "version": (VERSION, "a published version number such as 3 (or $LATEST)"),
+    "message_id": (MESSAGE_ID, "a message id as the dead-letter listing prints it"),
 }
 
 

@@ -78,7 +78,8 @@ def test_a_changed_input_updates_only_what_differs(ops: Ops) -> None:
     code, out = ops.setup("--timeout", "600")
     assert code == 0, out
     written = sorted(c.action for c in ops.writes())
-    assert written == ["ModifyCmqQueueAttribute", "ModifyLifecycleHook", "ModifyLifecycleHook", "UpdateFunctionConfiguration"]
+    assert written == ["ModifyCmqQueueAttribute", "ModifyLifecycleHook", "ModifyLifecycleHook", "PublishVersion", "UpdateAlias",
+                       "UpdateFunctionConfiguration"]
     modify = next(c for c in ops.writes() if c.action == "ModifyCmqQueueAttribute")
     assert modify.params == {"QueueName": QUEUE, "VisibilityTimeout": 630}
     config = next(c for c in ops.writes() if c.action == "UpdateFunctionConfiguration")
@@ -93,7 +94,8 @@ def test_new_code_is_uploaded_and_other_variables_are_kept(ops: Ops) -> None:
     package_zip(ops.package, "v2")
     ops.emu.clear_calls()
     assert ops.setup()[0] == 0
-    assert sorted(c.action for c in ops.writes()) == ["UpdateFunctionCode", "UpdateFunctionConfiguration"]
+    assert sorted(c.action for c in ops.writes()) == ["PublishVersion", "UpdateAlias", "UpdateFunctionCode",
+                                                      "UpdateFunctionConfiguration"]
     assert fn.code == ops.package.read_bytes()
     assert fn.environment["CLB_UNBIND_API_SECRET"] == "set-in-the-console-0123456789"
 
@@ -122,7 +124,7 @@ def test_usage_and_credential_errors_exit_2(ops: Ops, monkeypatch: pytest.Monkey
     assert ops.setup("--timeout", "20")[0] == 2
     assert ops.setup("--package", "/nonexistent.zip")[0] == 2
     assert ops.run("check", "--no-such-flag")[0] == 2
-    code, out = ops.setup("--region", "ap-tokyo")
+    code, out = ops.setup("--region", "ap-hangzhou-ec")
     assert code == 2 and "--cmq-endpoint" in out  # no CMQ endpoint known there
     monkeypatch.delenv("TENCENTCLOUD_SECRET_ID")
     from deploy import cloud
@@ -354,3 +356,23 @@ def test_new_hooks_are_created_with_the_transition_type(ops: Ops) -> None:
     assert ops.setup("--transition", "EXTENSION")[0] == 0
     created = [c.params for c in ops.emu.calls if c.action == "CreateLifecycleHook"]
     assert len(created) == 2 and {p["LifecycleTransitionType"] for p in created} == {"EXTENSION"}
+
+
+def test_a_timer_firing_an_old_published_version_is_violated(ops: Ops) -> None:
+    """setup uploads new code and publishes it, but the timer's alias is left on the old version (or a
+    trigger is bound to a version directly): check must say the new code never runs."""
+    assert ops.setup()[0] == 0
+    package_zip(ops.package, "v2")
+    assert ops.setup()[0] == 0
+    fn = _fn(ops)
+    assert findings(ops)["timer_code"]["ok"]
+    alias = next(iter(a for name, a in fn.aliases.items() if name != "$DEFAULT"))
+    newest = alias.version
+    alias.version = str(int(newest) - 1)
+    row = findings(ops)["timer_code"]
+    assert not row["ok"] and f"runs version {alias.version}" in row["detail"] and "make setup" in row["fix"]
+    alias.version = newest
+    timer = next(iter(fn.triggers.values()))
+    timer.qualifier = str(int(newest) - 1)
+    row = findings(ops)["timer_code"]
+    assert not row["ok"] and f"runs version {timer.qualifier} (via {timer.qualifier})" in row["detail"]
