@@ -5,7 +5,9 @@
 
 Exit status: setup 0 done (or planned, with --dry-run), 1 a write failed or the live state blocks
 the plan; check 0 every invariant holds, 1 one is violated; both 2 for a usage or credential error
-(and for an API error that stops the reading).
+(and for an API error that stops the reading). Every name is validated before any call
+(deploy/validate.py), and every line the tool prints is scrubbed of the credential's values
+(handler clb_unbind/scrub.py).
 """
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ from .invariants import check
 from .regions import endpoint_finding
 from .numbers import DerivationError, Timings
 from .plan import PlanError, plan
+from .validate import InvalidInput, require
 
 USAGE, FAILED, OK = 2, 1, 0
 
@@ -50,6 +53,9 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--role", default="clb-unbind-role")
     s.add_argument("--policy", default="clb-unbind-policy")
     s.add_argument("--memory", type=int, default=128)
+    s.add_argument("--transition", default="NORMAL", choices=("NORMAL", "EXTENSION"),
+                   help="the hooks' LifecycleTransitionType: NORMAL (scale-in only, the default) or EXTENSION (also "
+                        "RemoveInstances, DetachInstances, stop and instance refresh; see docs/lifecycle-hooks.md)")
     d = Timings()
     s.add_argument("--timeout", type=int, default=d.function_timeout, help=f"function timeout, s (default {d.function_timeout})")
     s.add_argument("--timer-seconds", type=int, default=d.timer_interval, help="timer interval, s; divides 60 (default 60)")
@@ -90,7 +96,7 @@ def _inputs(args: argparse.Namespace) -> Inputs:
     return Inputs(groups=tuple(args.group), region=_region(args.region), function=args.function, namespace=args.namespace,
                   queue=args.queue, dead_letter_queue=args.dead_letter_queue, role=args.role, policy=args.policy,
                   package=args.package, memory=args.memory, cmq_endpoint=args.cmq_endpoint, timings=timings,
-                  version=args.version)
+                  transition=args.transition, version=args.version)
 
 
 def _validate_environment(d: Desired) -> None:
@@ -100,6 +106,38 @@ def _validate_environment(d: Desired) -> None:
         settings.cmq_base_url  # noqa: B018 - raises for a region without a known CMQ endpoint
     except ValueError as exc:
         raise ValueError(f"{exc} (pass --cmq-endpoint; the console shows the queue's address)") from None
+
+
+def _validate(args: argparse.Namespace) -> None:
+    """Every name any subcommand takes, checked before the first call (deploy/validate.py)."""
+    names = [("region", "--region", _region(args.region)), ("function", "--function", args.function),
+             ("namespace", "--namespace", args.namespace), ("endpoint", "--cmq-endpoint", args.cmq_endpoint)]
+    names += [("group", "--group", g) for g in args.group] + [("message_id", "--id", i) for i in getattr(args, "id", [])]
+    for kind, flag in (("queue", "--queue"), ("queue", "--dead-letter-queue"), ("role", "--role"), ("policy", "--policy"),
+                       ("version", "--version")):
+        names.append((kind, flag, getattr(args, flag[2:].replace("-", "_"), None)))
+    require(names)
+
+
+class _Scrubbed:
+    """The tool's output: every line scrubbed of the secrets the tool holds (its credential's values)."""
+
+    def __init__(self, say: Callable[[str], None]) -> None:
+        from .function_settings import handler_module
+
+        self._say = say
+        self._scrub = handler_module("scrub").scrub
+        self.secrets: list = []
+
+    def __call__(self, line: str) -> None:
+        self._say(self._scrub(line, self.secrets))
+
+    def factory(self, base: Callable[..., Cloud]) -> Callable[..., Cloud]:
+        def make(*args: object, **kwargs: object) -> Cloud:
+            cloud = base(*args, **kwargs)
+            self.secrets.extend(cloud.secrets())
+            return cloud
+        return make
 
 
 def setup(args: argparse.Namespace, cloud_factory: Callable[..., Cloud], say: Callable[[str], None]) -> int:
@@ -128,7 +166,7 @@ def setup(args: argparse.Namespace, cloud_factory: Callable[..., Cloud], say: Ca
         return FAILED
     except ApiFailure as exc:
         say(f"setup: reading the deployment failed: {exc}")
-        return USAGE if exc.is_auth else FAILED
+        return USAGE  # as check: credentials refused or the API unreachable; nothing was written
     say("plan:")
     for step in steps:
         say(f"  {step.kind:<9} {step.resource}")
@@ -240,7 +278,14 @@ def main(argv: Optional[Sequence[str]] = None, cloud_factory: Optional[Callable[
         args = _parser().parse_args(argv)
     except SystemExit as exc:
         return USAGE if exc.code else OK
-    factory = cloud_factory or Cloud.from_env
+    try:
+        _validate(args)
+    except InvalidInput as exc:
+        say(f"{args.command}: usage: {exc}")
+        return USAGE
+    out = _Scrubbed(say)
+    say = out
+    factory = out.factory(cloud_factory or Cloud.from_env)
     if args.command == "setup":
         return setup(args, factory, say)
     if args.command == "deadletters":

@@ -26,6 +26,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from . import current
 from .cloud import Cloud
+from .dangers import ENVELOPE_SECRET, envelope_secret_ok, new_envelope_secret
 from .desired import TRIGGER_QUALIFIER, Desired, HookSpec, QueueSpec, package_sha
 
 Json = Dict[str, Any]
@@ -178,17 +179,34 @@ def role_steps(cloud: Cloud, d: Desired) -> List[Step]:
 
 
 # ------------------------------------------------------------------ function, trigger, async config
+SECRET_VARIABLES = (ENVELOPE_SECRET, "CLB_UNBIND_API_SECRET")
+
+
+def _shown(key: str, value: str) -> str:
+    """A variable as the plan prints it: a secret by its length only."""
+    return f"(secret, {len(value)} characters)" if key in SECRET_VARIABLES else repr(value)
+
+
+def _with_secret(wanted: Dict[str, str], live_env: Dict[str, str]) -> Dict[str, str]:
+    """The envelope secret is made once (32 random bytes, hex) and kept across runs; one that is
+    missing or short is replaced."""
+    if envelope_secret_ok(live_env.get(ENVELOPE_SECRET)):
+        return wanted
+    return {**wanted, ENVELOPE_SECRET: new_envelope_secret()}
+
+
 def function_step(cloud: Cloud, d: Desired) -> Tuple[Step, bool]:
     """The function's step, and whether the function exists now."""
     f = d.function
     live = current.function(cloud, f.name, f.namespace)
-    variables = [{"Key": k, "Value": v} for k, v in sorted(f.environment.items())]
+    wanted_env = _with_secret(dict(f.environment), current.environment(live))
+    variables = [{"Key": k, "Value": v} for k, v in sorted(wanted_env.items())]
     if live is None:
         params = {"FunctionName": f.name, "Namespace": f.namespace, "Code": {"ZipFile": f.zip_base64}, "CodeSource": "ZipFile",
                   "Handler": f.handler, "Runtime": f.runtime, "Timeout": f.timeout, "MemorySize": f.memory, "Role": f.role,
                   "Description": f.description, "Type": "Event", "Environment": {"Variables": variables}}
         changes = [f"Runtime = {f.runtime}", f"Handler = {f.handler}", f"Timeout = {f.timeout}", f"MemorySize = {f.memory}",
-                   f"Role = {f.role}", f"package sha256 {f.code_sha}"] + [f"{k} = {v}" for k, v in sorted(f.environment.items())]
+                   f"Role = {f.role}", f"package sha256 {f.code_sha}"] + [f"{k} = {_shown(k, v)}" for k, v in sorted(wanted_env.items())]
         return Step(f"function {f.name}", "create", changes, [Write("scf", "CreateFunction", params, waits_for_function=True)]), False
     if live.get("Runtime") != f.runtime:
         raise PlanError(f"function {f.name} runs {live.get('Runtime')}, not {f.runtime}, and SCF cannot change a runtime: "
@@ -210,11 +228,11 @@ def function_step(cloud: Cloud, d: Desired) -> Tuple[Step, bool]:
             if key != "Description":
                 changes.append(f"{key}: {live.get(key)!r} -> {want!r}")
     env = current.environment(live)
-    env_diff = {k: (env.get(k), v) for k, v in f.environment.items() if env.get(k) != v}
+    env_diff = {k: (env.get(k), v) for k, v in wanted_env.items() if env.get(k) != v}
     if env_diff:
-        merged = {**env, **f.environment}
+        merged = {**env, **wanted_env}
         config["Environment"] = {"Variables": [{"Key": k, "Value": v} for k, v in sorted(merged.items())]}
-        changes += [f"{k}: {old!r} -> {new!r}" for k, (old, new) in env_diff.items()]
+        changes += [f"{k}: {_shown(k, old) if old is not None else 'unset'} -> {_shown(k, new)}" for k, (old, new) in env_diff.items()]
     if config:
         writes.append(Write("scf", "UpdateFunctionConfiguration", {"FunctionName": f.name, "Namespace": f.namespace, **config},
                             waits_for_function=True))
@@ -285,7 +303,7 @@ def own_hook(hooks: List[Json], spec: HookSpec) -> Optional[Json]:
 def hook_step(cloud: Cloud, spec: HookSpec) -> Step:
     target = {"TargetType": "TDMQ_CMQ_QUEUE", "QueueName": spec.queue}
     wanted = {"LifecycleTransition": spec.transition, "DefaultResult": spec.default_result,
-              "HeartbeatTimeout": spec.heartbeat, "NotificationTarget": target}
+              "HeartbeatTimeout": spec.heartbeat, "NotificationTarget": target, "LifecycleTransitionType": spec.transition_type}
     live = own_hook(current.hooks(cloud, spec.group), spec)
     resource = f"lifecycle hook of {spec.group}"
     if live is None:
@@ -293,6 +311,7 @@ def hook_step(cloud: Cloud, spec: HookSpec) -> Step:
                      [Write("as", "CreateLifecycleHook", {"AutoScalingGroupId": spec.group, "LifecycleHookName": spec.name,
                                                           **wanted})])
     live_values = {k: live.get(k) for k in wanted}
+    live_values["LifecycleTransitionType"] = live.get("LifecycleTransitionType") or "NORMAL"  # the documented default
     live_target = live.get("NotificationTarget") or {}
     live_values["NotificationTarget"] = {"TargetType": live_target.get("TargetType"), "QueueName": live_target.get("QueueName")}
     diff = _diff(live_values, wanted)

@@ -226,7 +226,20 @@ def _trigger(t: deployment.Trigger) -> dict:
 
 
 def get_function(ctx: Ctx, params: dict) -> dict:
+    """``Qualifier`` a published version answers that version's code and configuration (it is "函数的
+    版本号", GetFunctionRequest; a version is a frozen copy, doc 583/15371); anything else, $LATEST's."""
     fn = _function(ctx, params)
+    version = fn.versions.get(params.get("Qualifier") or "")
+    if version is not None:
+        return {**_latest_view(fn, params), "Description": version.description, "Handler": version.handler,
+                "CodeSize": len(version.code), "Timeout": version.timeout, "FunctionVersion": version.version,
+                "MemorySize": version.memory, "Runtime": version.runtime, "Role": version.role,
+                "Environment": {"Variables": [{"Key": k, "Value": v} for k, v in version.environment.items()]},
+                "ModTime": version.mod_time, "AddTime": version.add_time, "Status": version.status}
+    return _latest_view(fn, params)
+
+
+def _latest_view(fn: deployment.Function, params: dict) -> dict:
     return {
         "ModTime": fn.mod_time, "CodeInfo": "", "Description": fn.description,
         "Triggers": [_trigger(t) for t in fn.triggers.values()], "Handler": fn.handler, "CodeSize": len(fn.code),

@@ -25,6 +25,6 @@ def test_check_holds_the_function_to_the_endpoint_given(ops: Ops) -> None:
     assert f"CMQ_ENDPOINT={PRIVATE}" in row["fix"]
 
     code, out = ops.setup("--cmq-endpoint", PRIVATE)
-    assert code == 0 and f"CLB_UNBIND_CMQ_ENDPOINT: None -> '{PRIVATE}'" in out
+    assert code == 0 and f"CLB_UNBIND_CMQ_ENDPOINT: unset -> '{PRIVATE}'" in out
     assert function_row(ops, PRIVATE)["ok"]
     assert not function_row(ops, PUBLIC)["ok"]
