@@ -150,7 +150,8 @@ def test_failed_unbind_is_retried_then_dead_lettered_naming_it(kind: str, make_e
     e = make_emulator(kinds_estate(), task_fail_rate=1.0, fault_actions=frozenset({write}))
     monkeypatch.setenv("CLB_UNBIND_ENDPOINT", e.endpoint)
     queues = dict(CLB_UNBIND_MAX_ATTEMPTS="2", CLB_UNBIND_RETRY_QUEUE="clb-unbind-retry",
-                  CLB_UNBIND_DEAD_LETTER_QUEUE="clb-unbind-dead-letter")
+                  CLB_UNBIND_DEAD_LETTER_QUEUE="clb-unbind-dead-letter",
+                  CLB_UNBIND_ENVELOPE_SECRET="binding-kinds-envelope-secret-0123456789")  # the retry envelope is signed
     if write == "BatchDeregisterTargets":  # synchronous, no task to fail: the load balancer stays busy instead
         e.lock_load_balancer("lb-eniweb01", 60)
         queues.update(CLB_UNBIND_SAFETY_MARGIN_SECONDS="0.3", timeout_ms=2000)  # type: ignore[arg-type]
