@@ -259,6 +259,18 @@ def test_one_activity_read_covers_a_pass(make_emulator: Any, function_env: Any, 
     assert sorted(call["ActivityIds"]) == ["asa-remove01", "asa-remove02", "asa-scalein1"]
 
 
+def test_a_scale_in_notification_and_the_claims_share_the_activity_read(make_emulator: Any, function_env: Any,
+                                                                         monkeypatch: Any, invoke: Any) -> None:
+    """The SCALE_IN notification's own read also covers the activity a lifecycle claim names."""
+    emu = start(make_emulator, monkeypatch, estate_with("TERMINATING", activity=removal()))
+    send_to_queue(emu, QUEUE, load_event("cmq-scaling-activity.json")["Records"][0]["CMQ"]["msgBody"])
+    send_to_queue(emu, QUEUE, message("ins-web00003", activity="asa-remove01"))
+    timer(invoke)
+    assert all(emu.bindings(i) == [] for i in ("ins-web00001", "ins-web00002", "ins-web00003"))
+    (call,) = [c.params for c in emu.calls if c.action == "DescribeAutoScalingActivities"]
+    assert sorted(call["ActivityIds"]) == ["asa-remove01", "asa-scalein1"]
+
+
 def test_waiting_members_need_no_activity_read(emulator: Any, invoke: Any) -> None:
     send_to_queue(emulator, QUEUE, message("ins-web00001"))
     send_to_queue(emulator, QUEUE, message("ins-web00002"))
