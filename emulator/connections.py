@@ -5,17 +5,16 @@ close in each 60 s period once its weight on a listener goes to 0, and how many 
 change is recorded when the emulator applies it (``services/clb.py``'s weight task), per
 (load balancer, listener, backend IP, backend port); its connections decay from that moment.
 
-Time is Cloud Monitor's: a scaled clock, ``origin + (wall - origin) * scale`` with the knob
-``monitor_time_scale``, so that periods of 60 s pass in a second of a test. Timestamps in replies are
-on this clock. A period's data point is published ``monitor_delay_seconds`` (monitor time) after the
-period ends; a period with no published point has no data point at all (``DataPoint.Timestamps``:
-"缺失的时间戳，没有数据点").
+Time is the wall clock, with a scaled period: the knob ``monitor_period_seconds`` is how long what the
+API calls a 60 s period lasts (1: a period a second, so a drain of minutes takes seconds in a test, and
+the function's own clock needs no scaling). A period's data point is published ``monitor_delay_seconds``
+(wall) after the period ends; a period with no published point has no data point at all
+(``DataPoint.Timestamps``: "缺失的时间戳，没有数据点").
 """
 from __future__ import annotations
 
 import math
 import threading
-import time
 from dataclasses import dataclass, field
 
 PERIOD = 60
@@ -33,14 +32,10 @@ class Profile:
 
 @dataclass
 class ConnectionModel:
-    origin: float = field(default_factory=time.time)
     profiles: dict[str, Profile] = field(default_factory=dict)
     zero_since: dict[tuple[str, str, str, int], float] = field(default_factory=dict)
     """(lb_id, listener_id, ip, port) → wall time the weight became 0."""
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    def monitor_time(self, wall: float, scale: float) -> float:
-        return self.origin + (wall - self.origin) * scale
 
     def weight_changed(self, lb_id: str, listener_id: str, ip: str, port: int, weight: int, wall: float) -> None:
         key = (lb_id, listener_id, ip, port)
@@ -50,12 +45,12 @@ class ConnectionModel:
             else:
                 self.zero_since.pop(key, None)
 
-    def connections_at(self, lb_id: str, listener_id: str, ip: str, port: int, t: float, scale: float) -> int:
-        """Open connections at monitor time ``t``."""
+    def connections_at(self, lb_id: str, listener_id: str, ip: str, port: int, t: float, period: float) -> int:
+        """Open connections at time ``t``, ``period`` being the length of one 60 s period."""
         profile = self.profiles.get(ip, Profile())
         since = self.zero_since.get((lb_id, listener_id, ip, port))
-        if since is None or t < self.monitor_time(since, scale):
+        if since is None or t < since:
             return profile.connections
-        periods = math.floor((t - self.monitor_time(since, scale)) / PERIOD)
+        periods = math.floor((t - since) / period)
         closing = max(profile.connections - profile.stuck, 0)
         return profile.stuck + max(closing - profile.close_per_period * periods, 0)

@@ -10,7 +10,8 @@ defaults to now and may not precede ``StartTime``.
 Namespace ``QCE/LB_RS_PRIVATE`` (private CLB, real-server level), metrics ``Connum`` and ``NewConn``,
 dimensions ``vip``, ``vpcId``, ``loadBalancerPort``, ``protocol``, ``lanIp`` and optionally ``port``.
 A dimension set that names no bound backend, or a period not yet published, has no data point
-(``Timestamps: []``, as api.json's example). Connections come from ``emulator/connections.py``.
+(``Timestamps: []``, as api.json's example). Connections come from ``emulator/connections.py``; the knob
+``monitor_period_seconds`` shortens periods for tests (timestamps then step by it, not by 60).
 """
 from __future__ import annotations
 
@@ -91,21 +92,22 @@ def get_monitor_data(ctx: Ctx, params: dict) -> dict:
         raise ApiError(INVALID_PARAMETER_VALUE, f"The period {period} is not supported by {metric}; supported: {sorted(PERIODS)}.")
     if len(instances) > MAX_INSTANCES:
         raise ApiError(LIMITED_ACCESS, f"A request reads at most {MAX_INSTANCES} instances, got {len(instances)}.")
-    scale = ctx.knobs.monitor_time_scale
+    step = period * ctx.knobs.monitor_period_seconds / PERIOD
     model = ctx.estate.connections
-    now = model.monitor_time(ctx.wall, scale)
+    now = ctx.wall
     end = _parse_time(params["EndTime"], "EndTime") if params.get("EndTime") else now
     start = _parse_time(params["StartTime"], "StartTime") if params.get("StartTime") else end - period
     if end < start:
         raise ApiError(INVALID_PARAMETER_VALUE, "`EndTime` must not be earlier than `StartTime`.")
-    first = math.ceil(start / period) * period
-    stamps = list(range(int(first), int(end) + 1, period))
-    if len(stamps) * len(instances) > MAX_POINTS:
-        raise ApiError(LIMITED_ACCESS, f"The request asks for {len(stamps) * len(instances)} data points, more than {MAX_POINTS}.")
+    asked = (int(end - start) // period + 1) * len(instances)  # as the API counts them, whatever the knob
+    if asked > MAX_POINTS:
+        raise ApiError(LIMITED_ACCESS, f"The request asks for {asked} data points, more than {MAX_POINTS}.")
+    first = math.ceil(start / step) * step
+    stamps = [first + k * step for k in range(int((end - first) // step) + 1)] if end >= first else []
     sets = [_dimensions(inst, i) for i, inst in enumerate(instances)]
     if ctx.faulty(ctx.knobs.monitor_error_rate):
         raise ApiError(DATA_QUERY_FAILED, "Data query failed (emulated monitor_error_rate).")
-    published = [ts for ts in stamps if ts + period + ctx.knobs.monitor_delay_seconds <= now]
+    published = [ts for ts in stamps if ts + step + ctx.knobs.monitor_delay_seconds <= now]
     points = []
     for dims, inst in zip(sets, instances):
         backends = _backends(ctx, dims)
@@ -114,21 +116,21 @@ def get_monitor_data(ctx: Ctx, params: dict) -> dict:
         if backends:
             for ts in published:
                 ts_out.append(float(ts))
-                values.append(float(_value(model, backends, metric, ts, period, scale)))
+                values.append(float(_value(model, backends, metric, ts, step)))
         points.append({"Dimensions": [{"Name": d["Name"], "Value": d["Value"]} for d in inst["Dimensions"]],
                        "Timestamps": ts_out, "Values": values})
     return {"Period": period, "MetricName": metric, "DataPoints": points, "StartTime": _format(first),
             "EndTime": _format(stamps[-1] if stamps else first), "Msg": ""}
 
 
-def _value(model: Any, backends: list, metric: str, ts: int, period: int, scale: float) -> int:
+def _value(model: Any, backends: list, metric: str, ts: float, step: float) -> int:
     """Connum: connections open at the period's start; NewConn: 0 once the weight is 0, else the open count."""
     total = 0
     for lb, lid, ip, port in backends:
-        open_now = model.connections_at(lb.lb_id, lid, ip, port, ts, scale)
+        open_now = model.connections_at(lb.lb_id, lid, ip, port, ts, step)
         if metric == "NewConn":
             since = model.zero_since.get((lb.lb_id, lid, ip, port))
-            total += 0 if since is not None and model.monitor_time(since, scale) <= ts else open_now
+            total += 0 if since is not None and since <= ts else open_now
         else:
             total += open_now
     return total
