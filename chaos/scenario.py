@@ -182,10 +182,16 @@ class Scenario:
                 f"locks {self.locks}; tags {sorted(self.tags)}; queue {'down for ' + str(self.queue_outage) + ' invocation(s)' if self.queue_outage else ('faulted' if self.queue_faulted else 'reachable')}; max attempts {self.max_attempts}; time limit {self.time_limit_ms} ms")
 
 
+LIFECYCLE_QUEUE = "clb-unbind-lifecycle"
+ENVELOPE_SECRET = "chaos-envelope-secret-0123456789abcdef0123456789abcdef"
+
+
 def base_env(max_attempts: int = 3, margin: float = 0.4, poll: float = 0.02) -> Dict[str, str]:
     return {
         "CLB_UNBIND_RETRY_QUEUE": RETRY_QUEUE,
         "CLB_UNBIND_DEAD_LETTER_QUEUE": DEAD_LETTER_QUEUE,
+        "CLB_UNBIND_QUEUE": LIFECYCLE_QUEUE,  # the queue the estate's hooks notify: they are the function's own
+        "CLB_UNBIND_ENVELOPE_SECRET": ENVELOPE_SECRET,
         "CLB_UNBIND_MAX_ATTEMPTS": str(max_attempts),
         "CLB_UNBIND_TASK_POLL_SECONDS": str(poll),
         "CLB_UNBIND_SAFETY_MARGIN_SECONDS": str(margin),

@@ -84,6 +84,7 @@ def outcome_dict(o: InstanceOutcome) -> Dict[str, Any]:
         "leftAlone": [binding(b) for b in o.left_alone],
         "errors": [failure_dict(f) for f in o.failures],
         "lifecycleCompleted": o.lifecycle_completed,
+        "lifecycle": "completed" if o.lifecycle_completed else o.lifecycle_note,
     }
 
 

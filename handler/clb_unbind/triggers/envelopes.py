@@ -114,6 +114,10 @@ class EnvelopeNotice(_Model):
     lifecycle: Optional[EnvelopeLifecycle] = None
     claim: bool = False
     """A scale-in claim stays one across retries: Auto Scaling is asked again on every attempt."""
+    group_id: Optional[str] = None
+    """The scaling group a scale-in claim names (a lifecycle notice's is in `lifecycle`)."""
+    activity_id: Optional[str] = None
+    """The scaling activity the claim names: checked again with Auto Scaling on every attempt."""
 
     @classmethod
     def from_notice(cls, notice: Notice) -> "EnvelopeNotice":
@@ -124,6 +128,8 @@ class EnvelopeNotice(_Model):
             record_id=notice.record_id,
             lifecycle=EnvelopeLifecycle.from_action(notice.lifecycle) if notice.lifecycle else None,
             claim=notice.claim,
+            group_id=notice.group_id,
+            activity_id=notice.activity_id,
         )
 
     def to_notice(
@@ -144,6 +150,8 @@ class EnvelopeNotice(_Model):
             record_id=record_id,
             lifecycle=self.lifecycle.to_action() if self.lifecycle else None,
             claim=self.claim,
+            group_id=self.group_id,
+            activity_id=self.activity_id,
             attempt=attempt,
             dry_run=dry_run,
             first_seen=first_seen,

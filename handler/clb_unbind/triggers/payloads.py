@@ -63,7 +63,9 @@ class LifecycleNotification(Strict):
     InstanceId: InstanceIdStr
     LifecycleHookId: str = Field(pattern=r"^ash-[0-9a-z]{8,32}$")
     LifecycleActionToken: Optional[str] = Field(default=None, min_length=1, max_length=256)
-    AutoScalingGroupId: Optional[str] = Field(default=None, max_length=128)
+    AutoScalingGroupId: str = Field(pattern=r"^asg-[0-9a-z]{8,32}$")
+    """Required: the claim is checked against this group (trust.py)."""
+    ActivityId: Optional[str] = Field(default=None, pattern=r"^asa-[0-9a-z]{8,32}$")
     LifecycleHookName: Optional[str] = Field(default=None, max_length=256)
     dryRun: Optional[bool] = None
 
@@ -180,6 +182,7 @@ def _lifecycle(data: dict, ctx: Context, raw: Optional[str]) -> Record:
             hook_name=msg.LifecycleHookName,
         ),
         dry_run=_dry_run(ctx, msg.dryRun),
+        activity_id=msg.ActivityId,
     )
     return Record(record_id=ctx.record_id, source=ctx.source, notices=(notice,), payload=raw)
 
