@@ -15,11 +15,10 @@ from chaos.queue_invariants import check_queue
 from chaos.queue_runner import QueueTrace, run_queue
 from chaos.queue_scenario import FOREIGN_HOOK, QueueScenario, Round, build_queue, is_queue_seed
 
-QUEUE_SEEDS = [156, 207]
-"""156: overlapping runs, receive and delete failures, a 3 s visibility timeout with slow replies, a
-wrong-hook message and a forged claim for a serving member; 207: a worker killed mid-run, delete
-failures, a 2 s visibility timeout, a wrong-hook message, claims for a DETACHING_LB member and for
-another group."""
+QUEUE_SEEDS = [207]
+"""A worker killed mid-run, delete failures, a 2 s visibility timeout with slow replies, a wrong-hook
+message, claims for a DETACHING_LB member and for another group (about 4 s). Overlapping runs and
+receive failures are left to `make chaos`, to keep `make test` inside its time."""
 
 
 def explain(result: object) -> str:

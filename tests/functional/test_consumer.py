@@ -287,3 +287,23 @@ def test_the_deadline_is_checked_before_every_receive(fleet: Any, invoke: Any) -
     fleet.set_knobs(latency_seconds=0.0)
     assert answer["queue"]["stopped"] == "deadline", answer["queue"]
     assert 0 < answer["queue"]["received"] < 96 and answer["queue"]["deleted"] == answer["queue"]["received"]
+
+
+def test_a_malformed_queue_answer_ends_the_consumer_and_the_sweep_still_runs(fleet: Any, invoke: Any) -> None:
+    """Issue 15 point 5: a code of "²" used to raise ValueError out of the timer run, before its sweep
+    (the other malformed answers are in tests/unit/test_cmq_malformed.py)."""
+    reply = '{"code": "\\u00b2", "message": "x"}'
+    from tests.unit.test_cmq_client import Canned
+
+    canned = Canned()
+    canned.thread.start()
+    try:
+        canned.answers.extend([(200, reply)] * 50)
+        scale_in_lost = [leaving_id(0), leaving_id(1)]
+        fleet.scale_in(GROUP, scale_in_lost, publish=False)
+        answer = timer(invoke, fleet, timeout_ms=3000, CLB_UNBIND_GROUPS=GROUP, CLB_UNBIND_CMQ_ENDPOINT=canned.url())
+    finally:
+        canned.server.shutdown()
+        canned.server.server_close()
+    assert answer["queue"]["stopped"] == "receive_failed" and answer["queue"]["received"] == 0
+    assert answer["sweep"]["reconciled"] == scale_in_lost and completions(fleet) == {i: ["CONTINUE"] for i in scale_in_lost}

@@ -126,7 +126,7 @@ bodies = st.one_of(
 )
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(body=bodies, which=st.integers(min_value=0, max_value=2), status=st.sampled_from([200, 200, 200, 404, 502]))
 def test_any_answer_is_a_result_or_a_cloud_error(canned: Canned, body: str, which: int, status: int) -> None:
     got = outcome(canned, body, ACTIONS[which], status)
