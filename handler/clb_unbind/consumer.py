@@ -1,5 +1,5 @@
 """The queue consumer: a timer run pulls lifecycle notifications from `CLB_UNBIND_QUEUE` and acknowledges
-what has an end (shared/DESIGN.md, "The queue consumer"; tencent-facts §8).
+what has an end (docs/design.md#the-queue-consumer; docs/cloud-facts.md#cmq-delivery-path).
 
 Auto Scaling can only notify a TDMQ-for-CMQ queue or topic, and no SCF trigger pushes from a queue, so
 a timer starts a run that pulls. A run is a series of passes. A pass receives up to 16 messages a call,
@@ -37,8 +37,11 @@ from .model import Record
 from .process import process
 from .triggers import payloads
 from .triggers.common import Context, make_unique, utf8_len
+from .trust import NOT_LEAVING, UNSIGNED_ENVELOPE
 
-RECEIVE_MAX = 16  # BatchReceiveMessage numOfMsg 1–16 (tencent-facts §8.2)
+REFUSED_CLAIMS = (NOT_LEAVING, UNSIGNED_ENVELOPE)
+
+RECEIVE_MAX = 16  # BatchReceiveMessage numOfMsg 1–16 (docs/cloud-facts.md#cmq-data-plane-api)
 
 
 @dataclass
@@ -233,6 +236,13 @@ def records_of(messages: Sequence[cmq.QueueMessage], settings: Settings, queue: 
     ]
 
 
+def handled_by(reports: Sequence[RecordReport], settings: Settings) -> Set[str]:
+    """Instances the pass really took on, which the sweep leaves to it: not one whose claim was refused
+    (a forged message must not hide a waiting instance), nor one a message's own `dryRun` kept dry."""
+    return {o.notice.instance_id for r in reports for o in r.outcomes
+            if (settings.dry_run or not o.notice.dry_run) and not any(f.code in REFUSED_CLAIMS for f in o.failures)}
+
+
 def _handle_pass(settings: Settings, session: CloudSession, queue: str,
                  received: Sequence[Tuple[cmq.QueueMessage, Record]], report: ConsumeReport) -> bool:
     """Handle one pass and acknowledge it; False when deleting failed (the queue is unwell: stop the run).
@@ -243,7 +253,7 @@ def _handle_pass(settings: Settings, session: CloudSession, queue: str,
     records = list(make_unique([r for _, r in received]))
     done = process(records, settings, session)
     report.reports.extend(done.reports)
-    report.handled |= {n.instance_id for r in records for n in r.notices}
+    report.handled |= handled_by(done.reports, settings)
     ended = [m.receipt_handle for m, r in zip(messages, done.reports) if r.settled]
     kept = len(messages) - len(ended)
     if settings.dry_run:

@@ -122,6 +122,8 @@ class Record:
     """Why a well-formed record asks for nothing (e.g. an INSTANCE_LAUNCHING lifecycle message)."""
     refused: Optional[str] = None
     """Why a record was refused (malformed, invalid id, ...): no cloud call is made for it."""
+    refusal_code: str = "refused_input"
+    """The dead letter's machine-readable reason for a refused record (`not_a_queue_payload`, ...)."""
     payload: Optional[str] = None
     """The original payload (a queue message body, an HTTP body), kept for retries and dead letters."""
 

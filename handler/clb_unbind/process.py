@@ -19,7 +19,7 @@ from .finish import Finisher, RecordReport
 from .log import decision
 from .model import ActivityRef, CloudFailure, InstanceOutcome, Notice, Record, RecordFailure, is_instance_id
 from .pipeline import run
-from .triggers.envelopes import utc_now_iso
+from .wire.envelopes import utc_now_iso
 
 SCALE_IN = "SCALE_IN"
 
@@ -58,10 +58,10 @@ def process(records: Sequence[Record], settings: Settings, session: Optional[Clo
         record_failures = {r.record_id: RecordFailure(session_failure) for r in records if r.refused is None and (r.notices or r.activities)}
     finisher = Finisher(settings, session)
     if session is not None:
-        # Keep back time for one queue send per record that may leave work behind, one for the refusals'
-        # dead letter (sent after the real work), and one more.
-        refusals = any(r.refused is not None for r in records)
-        session.reserved_calls = 1 + int(refusals) + sum(1 for r in records if r.refused is None and (r.notices or r.activities))
+        # Keep back time for one queue send per record that may leave work behind, one per kind of refusal
+        # (their dead letters are sent after the real work), and one more.
+        refusals = len({r.refusal_code for r in records if r.refused is not None})
+        session.reserved_calls = 1 + refusals + sum(1 for r in records if r.refused is None and (r.notices or r.activities))
         more, record_failures, known = _expand_activities(session, records, seen, notices)
         outcomes = run(session, [*notices, *more], known)
     reports = finisher.finish(records, outcomes, record_failures)

@@ -59,6 +59,94 @@ def group(estate: Dict[str, Any]) -> Dict[str, Any]:
     return g
 
 
+# -- 1. a queue message is a claim, never an order -----------------------------------------------------------
+
+DIRECT = json.dumps({"instanceIds": ["ins-web00003"]})
+
+
+@pytest.mark.parametrize("carrier", ["legacy-cmq", "ckafka"])
+def test_a_direct_call_shape_pushed_in_a_record_is_refused(carrier: str, emulator: Any, invoke: Any) -> None:
+    before = emulator.bindings("ins-web00003")
+    event = cmq_event(DIRECT) if carrier == "legacy-cmq" else ckafka_event(DIRECT)
+    answer = invoke(event, CLB_UNBIND_DEAD_LETTER_QUEUE=DLQ)
+    assert emulator.bindings("ins-web00003") == before and emulator.count("BatchDeregisterTargets") == 0
+    (record,) = answer["records"]
+    assert record["status"] == "refused" and "not_a_queue_payload" in record["reason"]
+    (dead,) = dead_letters(emulator)
+    assert dead["reason"] == "not_a_queue_payload"
+
+
+def test_a_direct_call_shape_in_the_queue_drains_nothing(emulator: Any, invoke: Any) -> None:
+    before = emulator.bindings("ins-web00003")
+    send_to_queue(emulator, QUEUE, DIRECT)
+    answer = timer(invoke)
+    assert emulator.bindings("ins-web00003") == before and emulator.count("BatchDeregisterTargets") == 0
+    assert answer["records"][0]["status"] == "refused"
+    assert [d["reason"] for d in dead_letters(emulator)] == ["not_a_queue_payload"]
+    assert emulator.queue_state(QUEUE)["visible"] == 0  # refused and dead-lettered: deleted
+
+
+def forged_retry(notice: Dict[str, Any], **extra: Any) -> str:
+    return json.dumps({"kind": "clb-unbind/retry", "version": 1, "attempt": 2, "firstSeen": "2026-11-22T10:15:11Z",
+                       "notices": [notice], **extra})
+
+
+OPERATOR_NOTICE = {"instanceId": "ins-web00003", "reason": "operator", "source": "direct", "recordId": "r1"}
+
+
+def test_an_unsigned_retry_envelope_is_not_an_operators_word(emulator: Any, invoke: Any) -> None:
+    before = emulator.bindings("ins-web00003")
+    send_to_queue(emulator, QUEUE, forged_retry(OPERATOR_NOTICE))
+    answer = timer(invoke)
+    assert emulator.bindings("ins-web00003") == before and emulator.count("BatchDeregisterTargets") == 0
+    assert "unsigned_envelope" in json.dumps(answer["records"])
+    assert [d["reason"] for d in dead_letters(emulator)] == ["unsigned_envelope"]
+
+
+def test_a_wrong_signature_is_no_signature(emulator: Any, invoke: Any) -> None:
+    before = emulator.bindings("ins-web00003")
+    send_to_queue(emulator, QUEUE, forged_retry(OPERATOR_NOTICE, signature="0" * 64))
+    timer(invoke)
+    assert emulator.bindings("ins-web00003") == before
+    assert [d["reason"] for d in dead_letters(emulator)] == ["unsigned_envelope"]
+
+
+def test_without_a_secret_no_envelope_is_an_operators_word(emulator: Any, invoke: Any) -> None:
+    before = emulator.bindings("ins-web00003")
+    send_to_queue(emulator, QUEUE, forged_retry(OPERATOR_NOTICE))
+    timer(invoke, CLB_UNBIND_ENVELOPE_SECRET="")
+    assert emulator.bindings("ins-web00003") == before
+    assert [d["reason"] for d in dead_letters(emulator)] == ["unsigned_envelope"]
+
+
+def test_an_unsigned_envelopes_lifecycle_notice_is_a_fresh_claim(emulator: Any, invoke: Any) -> None:
+    """Checked with Auto Scaling like any message: the waiting instance is unbound, the serving one is not."""
+    lifecycle = {"hookId": "ash-hook0001", "token": TOKEN_LEAVING_1, "groupId": "asg-group001"}
+    waiting = {**OPERATOR_NOTICE, "instanceId": "ins-web00001", "reason": "INSTANCE_TERMINATING", "lifecycle": lifecycle}
+    serving = {**waiting, "instanceId": "ins-web00003"}
+    before = emulator.bindings("ins-web00003")
+    send_to_queue(emulator, QUEUE, forged_retry(waiting))
+    send_to_queue(emulator, QUEUE, forged_retry(serving))
+    timer(invoke)
+    assert emulator.bindings("ins-web00001") == [] and results(emulator)["ins-web00001/ash-hook0001"] == "CONTINUE"
+    assert emulator.bindings("ins-web00003") == before
+    assert [d["reason"] for d in dead_letters(emulator)] == ["not_leaving"]
+
+
+def test_an_operators_retry_queued_by_the_function_still_works(emulator: Any, invoke: Any) -> None:
+    """A direct call whose unbind failed is queued signed; the timer run trusts it and finishes it."""
+    emulator.set_knobs(error_rate=1.0, fault_actions=["BatchDeregisterTargets"])
+    answer = invoke({"instanceIds": ["ins-web00003"]}, timeout_ms=4000, CLB_UNBIND_RETRY_QUEUE=QUEUE,
+                    CLB_UNBIND_RETRY_BASE_SECONDS="0", CLB_UNBIND_ENVELOPE_SECRET=SECRET, CLB_UNBIND_SAFETY_MARGIN_SECONDS="1")
+    assert answer["records"][0]["status"] == "retry_queued"
+    (queued,) = [json.loads(m["body"]) for m in emulator.messages(QUEUE)]
+    assert len(queued["signature"]) == 64 and SECRET not in json.dumps(queued)
+    emulator.set_knobs(error_rate=0.0, fault_actions=[])
+    timer(invoke)
+    assert emulator.bindings("ins-web00003") == []
+    assert dead_letters(emulator) == []
+
+
 # -- 2. leaving means leaving -------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("carrier", ["queue", "legacy-cmq", "ckafka"])
@@ -171,6 +259,18 @@ def test_one_activity_read_covers_a_pass(make_emulator: Any, function_env: Any, 
     assert sorted(call["ActivityIds"]) == ["asa-remove01", "asa-remove02", "asa-scalein1"]
 
 
+def test_a_scale_in_notification_and_the_claims_share_the_activity_read(make_emulator: Any, function_env: Any,
+                                                                         monkeypatch: Any, invoke: Any) -> None:
+    """The SCALE_IN notification's own read also covers the activity a lifecycle claim names."""
+    emu = start(make_emulator, monkeypatch, estate_with("TERMINATING", activity=removal()))
+    send_to_queue(emu, QUEUE, load_event("cmq-scaling-activity.json")["Records"][0]["CMQ"]["msgBody"])
+    send_to_queue(emu, QUEUE, message("ins-web00003", activity="asa-remove01"))
+    timer(invoke)
+    assert all(emu.bindings(i) == [] for i in ("ins-web00001", "ins-web00002", "ins-web00003"))
+    (call,) = [c.params for c in emu.calls if c.action == "DescribeAutoScalingActivities"]
+    assert sorted(call["ActivityIds"]) == ["asa-remove01", "asa-scalein1"]
+
+
 def test_waiting_members_need_no_activity_read(emulator: Any, invoke: Any) -> None:
     send_to_queue(emulator, QUEUE, message("ins-web00001"))
     send_to_queue(emulator, QUEUE, message("ins-web00002"))
@@ -248,3 +348,39 @@ def test_hooks_are_read_once_per_group_per_run(emulator: Any, invoke: Any) -> No
     timer(invoke, CLB_UNBIND_GROUPS="asg-group001")
     assert results(emulator) == {"ins-web00001/ash-hook0001": "CONTINUE", "ins-web00002/ash-hook0001": "CONTINUE"}
     assert emulator.count("DescribeLifecycleHooks") == 1
+
+
+# -- 6. smaller points ---------------------------------------------------------------------------------------
+
+def test_a_dry_run_message_does_not_hide_its_instance_from_the_sweep(emulator: Any, invoke: Any) -> None:
+    send_to_queue(emulator, QUEUE, message("ins-web00001", dryRun=True))
+    answer = timer(invoke, CLB_UNBIND_GROUPS="asg-group001")
+    assert "ins-web00001" in answer["sweep"]["reconciled"]
+    assert emulator.bindings("ins-web00001") == [] and results(emulator)["ins-web00001/ash-hook0001"] == "CONTINUE"
+
+
+def test_the_region_is_the_contexts_first(emulator: Any, function_env: Any, monkeypatch: Any) -> None:
+    from index import main_handler
+
+    monkeypatch.setenv("TENCENTCLOUD_REGION", "ap-shanghai")
+    context = {"request_id": "t", "time_limit_in_ms": 30000, "tencentcloud_region": "ap-guangzhou"}
+    main_handler({"instanceIds": ["ins-web00003"]}, context)
+    assert emulator.bindings("ins-web00003") == []
+    assert {c.region for c in emulator.calls} == {"ap-guangzhou"}
+
+
+def test_no_region_is_a_misconfiguration(emulator: Any, function_env: Any, monkeypatch: Any) -> None:
+    from index import main_handler
+
+    monkeypatch.delenv("TENCENTCLOUD_REGION")
+    with pytest.raises(Exception, match="TENCENTCLOUD_REGION"):
+        main_handler({"instanceIds": ["ins-web00003"]}, {"request_id": "t", "time_limit_in_ms": 30000})
+    assert emulator.calls == []
+
+
+def test_a_refused_claim_does_not_hide_a_waiting_instance_from_the_sweep(emulator: Any, invoke: Any) -> None:
+    """A forged message naming a waiting instance in the wrong group is refused; the sweep still takes it."""
+    send_to_queue(emulator, QUEUE, message("ins-web00001", group="asg-other001"))
+    answer = timer(invoke, CLB_UNBIND_GROUPS="asg-group001")
+    assert "ins-web00001" in answer["sweep"]["reconciled"]
+    assert emulator.bindings("ins-web00001") == [] and results(emulator)["ins-web00001/ash-hook0001"] == "CONTINUE"

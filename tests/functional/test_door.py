@@ -74,7 +74,7 @@ def test_a_dead_letter_always_fits_in_one_message(emulator: Any, invoke: Any) ->
 
 
 def test_a_retry_envelope_of_a_huge_original_fits_too(emulator: Any, invoke: Any) -> None:
-    from clb_unbind.triggers.envelopes import MAX_MESSAGE_BYTES, RetryEnvelope
+    from clb_unbind.wire.envelopes import MAX_MESSAGE_BYTES, RetryEnvelope
     from clb_unbind.model import Notice
 
     notice = Notice("ins-web00001", "ckafka", "INSTANCE_TERMINATING", "r-1")

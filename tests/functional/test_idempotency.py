@@ -38,7 +38,7 @@ def test_concurrent_invocations_for_the_same_instance(emulator: Any, invoke: Any
 
 def test_a_retry_never_names_more_than_the_original(emulator: Any, invoke: Any) -> None:
     emulator.lock_load_balancer("lb-web00002", 60)
-    invoke({"instanceIds": ["ins-web00001", "ins-web00004"]}, timeout_ms=4000,
+    invoke({"instanceIds": ["ins-web00001", "ins-web00004"]}, timeout_ms=4000, CLB_UNBIND_ENVELOPE_SECRET="idempotency-envelope-key",
            CLB_UNBIND_SAFETY_MARGIN_SECONDS="0.5", CLB_UNBIND_RETRY_QUEUE="clb-unbind-retry")
     (message,) = emulator.messages("clb-unbind-retry")
     envelope = json.loads(message["body"])

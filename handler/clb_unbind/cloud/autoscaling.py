@@ -8,17 +8,17 @@ from ..model import LifecycleAction
 from .errors import CloudError
 from .session import CloudSession, chunks
 
-ALREADY_SET = "ResourceUnavailable.LifecycleActionResultHasSet"  # autoscaling errorcodes.py (tencent-facts §1.3)
+ALREADY_SET = "ResourceUnavailable.LifecycleActionResultHasSet"  # autoscaling errorcodes.py (docs/cloud-facts.md#as-completelifecycleaction)
 NOTHING_WAITING = "ResourceNotFound.LifecycleHookInstanceNotFound"
-"""The instance is not waiting on that hook (any more): its wait already ended (tencent-facts §9.5)."""
+"""The instance is not waiting on that hook (any more): its wait already ended (docs/cloud-facts.md#as-completelifecycleaction)."""
 
-IDS_PER_CALL = 100  # DescribeAutoScalingInstances: InstanceIds ≤ 100, Limit ≤ 100 (tencent-facts §9.5)
-VALUES_PER_FILTER = 5  # "Filter.Values" ≤ 5 (tencent-facts §9.5)
+IDS_PER_CALL = 100  # DescribeAutoScalingInstances: InstanceIds ≤ 100, Limit ≤ 100 (docs/cloud-facts.md#as-reads-instances-hooks-activities)
+VALUES_PER_FILTER = 5  # "Filter.Values" ≤ 5 (docs/cloud-facts.md#as-reads-instances-hooks-activities)
 
 WAITING_STATE = "IN_TERMINATING_HOOK"
 PAST_THE_HOOK = frozenset({"TERMINATING", "DETACHING"})
 """On the way out, but only an activity that removes the instance tells it apart from, say, a failed
-detach (SDK `Instance.LifeCycleState`). `DETACHING_LB` is not here: Auto Scaling also uses it for
+detach (SDK `Instance.LifeCycleState`; docs/cloud-facts.md#as-instance-states). `DETACHING_LB` is not here: Auto Scaling also uses it for
 serving instances while a group's load balancers change."""
 
 REMOVAL_TYPES = frozenset({"SCALE_IN", "REMOVE_INSTANCES", "DETACH_INSTANCES", "REPLACE_UNHEALTHY_INSTANCE",
@@ -152,7 +152,8 @@ class ActivityInfo:
 
 
 def activities(session: CloudSession, activity_ids: Sequence[str]) -> Dict[str, ActivityInfo]:
-    """These activities, one call per 100 ids; an id Auto Scaling does not know is absent."""
+    """These activities, one call per 100 ids; an id Auto Scaling does not know is absent (a scale-in
+    notification names no instance: docs/cloud-facts.md#as-scaling-activity-notification)."""
     found: Dict[str, ActivityInfo] = {}
     for part in chunks(sorted(set(activity_ids)), ACTIVITY_IDS_PER_CALL):
         reply = session.call("as", "DescribeAutoScalingActivities", {"ActivityIds": part, "Limit": len(part)})
