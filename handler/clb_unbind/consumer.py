@@ -129,7 +129,8 @@ class PassLimits:
     `HEAP_PER_BODY_BYTE` (3) is the Python heap a pass uses per byte of body it may hold: the reply's
     bytes and its decoded JSON while a receive is read, the body string, its parse, a refusal's copy in
     the dead letter; measured 2.0 (128 MB, 150 junk bodies of 900 KiB: 42.5 MiB peak for a 21.3 MiB
-    cap) and 2.5 (96 MB, 24 such bodies: 26.6 MiB for 10.7 MiB), 3 for a margin. Both figures come
+    cap), 2.5 (96 MB, 24 such bodies: 26.6 MiB for 10.7 MiB) and 2.7 (88 MB, 16: 21.4 MiB for 8 MiB),
+    so 3: the peak stays under memory - RUNTIME_MB at every size measured. Both figures come
     from `python -m bench.pass_memory`. A receive asks for no more messages than fit under the cap at
     CMQ's largest message size (`MAX_MESSAGE_BYTES`), so the cap holds whatever the queue contains. At
     the deployed 128 MB the cap is 21.3 MiB: the first receive of a pass takes 16 messages, the next
