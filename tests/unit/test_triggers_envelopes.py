@@ -229,3 +229,13 @@ def test_the_signature_is_over_what_is_sent_and_keeps_no_secret():
     finally:
         scrub.remember([])
     assert KEY not in text and through_queue(text).notices[1].refusal is None
+
+
+def test_an_unsigned_envelope_carrying_activities_is_refused_whole():
+    from clb_unbind.model import ActivityRef
+
+    ref = ActivityRef("asa-scalein1", "asg-group001", "m-1", "cmq")
+    env = RetryEnvelope.from_notices(NOTICES[:1], attempt=2, activities=[ref])
+    assert through_queue(env.to_json(KEY)).activities
+    record = through_queue(env.to_json())
+    assert record.refusal_code == "unsigned_envelope" and record.notices == () and record.activities == ()
