@@ -269,4 +269,4 @@ def _complete_one(session: CloudSession, notice: Notice,
     decision(result, level=logging.INFO if result in (COMPLETED, ALREADY_COMPLETED) else logging.WARNING,
              instance_id=notice.instance_id, lifecycle_hook_id=action.hook_id, lifecycle_action_token=action.token,
              lifecycle_result="CONTINUE")
-    return None, None if result in (COMPLETED, ALREADY_COMPLETED) else result
+    return None, (None if result in (COMPLETED, ALREADY_COMPLETED) else result)
