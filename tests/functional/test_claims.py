@@ -119,6 +119,23 @@ def test_without_a_secret_no_envelope_is_an_operators_word(emulator: Any, invoke
     assert [d["reason"] for d in dead_letters(emulator)] == ["unsigned_envelope"]
 
 
+def test_a_refused_notice_stays_refused_when_its_signed_dead_letter_is_redriven(emulator: Any, invoke: Any) -> None:
+    """The function signs its dead letters: one that records a forged order must not launder it into a trusted one."""
+    lifecycle = {"hookId": "ash-hook0001", "token": TOKEN_LEAVING_1, "groupId": "asg-group001"}
+    mixed = forged_retry({**OPERATOR_NOTICE, "instanceId": "ins-web00002", "reason": "INSTANCE_TERMINATING", "lifecycle": lifecycle})
+    mixed = json.dumps({**json.loads(mixed), "notices": [*json.loads(mixed)["notices"], OPERATOR_NOTICE]})
+    before = emulator.bindings("ins-web00003")
+    send_to_queue(emulator, QUEUE, mixed)
+    timer(invoke)
+    assert emulator.bindings("ins-web00002") == [] and emulator.bindings("ins-web00003") == before
+    (dead,) = dead_letters(emulator)
+    assert dead["reason"] == "unsigned_envelope" and len(dead["signature"]) == 64
+    send_to_queue(emulator, QUEUE, emulator.messages(DLQ)[0]["body"])  # an operator redrives it as it is
+    timer(invoke)
+    assert emulator.bindings("ins-web00003") == before
+    assert [d["reason"] for d in dead_letters(emulator)] == ["unsigned_envelope", "unsigned_envelope"]
+
+
 def test_an_unsigned_envelopes_lifecycle_notice_is_a_fresh_claim(emulator: Any, invoke: Any) -> None:
     """Checked with Auto Scaling like any message: the waiting instance is unbound, the serving one is not."""
     lifecycle = {"hookId": "ash-hook0001", "token": TOKEN_LEAVING_1, "groupId": "asg-group001"}
