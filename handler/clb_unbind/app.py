@@ -36,8 +36,17 @@ def handle(event: Any, context: Any, env: Optional[Mapping[str, str]] = None) ->
         if is_timer_event(event):
             from .timer_run import timer_run
 
-            return timer_run(settings, deadline, request_id)
+            return timer_run(settings, deadline, request_id, _memory_mb(context))
         return _pushed(event, settings, deadline, request_id, started)
+
+
+def _memory_mb(context: Mapping[str, Any]) -> Optional[float]:
+    """SCF's `memory_limit_in_mb`, when the context carries a usable one."""
+    value = context.get("memory_limit_in_mb")
+    try:
+        return float(value) if value is not None and float(value) > 0 else None
+    except (TypeError, ValueError):
+        return None
 
 
 def _pushed(event: Any, settings: Settings, deadline: Deadline, request_id: str, started: float) -> Dict[str, Any]:
