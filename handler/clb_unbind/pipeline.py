@@ -237,5 +237,6 @@ def _complete_one(session: CloudSession, notice: Notice) -> Optional[CloudFailur
                  lifecycle_action_token=action.token, error_code=exc.code, error_message=exc.failure.message)
         return exc.failure
     decision("completed" if newly else "completed_already", instance_id=notice.instance_id,
-             lifecycle_hook_id=action.hook_id, lifecycle_action_token=action.token, lifecycle_result="CONTINUE")
+             lifecycle_hook_id=action.hook_id, lifecycle_action_token=action.token, lifecycle_result="CONTINUE",
+             notified_at=None if notice.confirmed else notice.first_seen)  # the sweep's have no notification
     return None

@@ -65,6 +65,7 @@ class LifecycleNotification(Strict):
     LifecycleActionToken: Optional[str] = Field(default=None, min_length=1, max_length=256)
     AutoScalingGroupId: Optional[str] = Field(default=None, max_length=128)
     LifecycleHookName: Optional[str] = Field(default=None, max_length=256)
+    Time: Any = None
     dryRun: Optional[bool] = None
 
 
@@ -180,6 +181,7 @@ def _lifecycle(data: dict, ctx: Context, raw: Optional[str]) -> Record:
             hook_name=msg.LifecycleHookName,
         ),
         dry_run=_dry_run(ctx, msg.dryRun),
+        first_seen=envelopes.notified_at(msg.Time),
     )
     return Record(record_id=ctx.record_id, source=ctx.source, notices=(notice,), payload=raw)
 
