@@ -119,6 +119,8 @@ class Settings:
     groups: FrozenSet[str] = frozenset()
     """Scaling groups every timer run reconciles with Auto Scaling; empty: no sweep."""
     max_instances_per_pass: int = 100
+    audit_seconds: int = 60
+    """The hook audit's window, the timer's interval (audit.py); 0 turns the audit off."""
 
     @property
     def cmq_base_url(self) -> str:
@@ -179,4 +181,5 @@ class Settings:
             groups=groups,
             max_instances_per_pass=int(_number(env, p + "MAX_INSTANCES_PER_PASS", 100, 1, 100)),
             api_clock_skew_seconds=int(_number(env, p + "API_CLOCK_SKEW", 300, 1, 900)),
+            audit_seconds=int(_number(env, p + "AUDIT_SECONDS", 60, 0, 3600)),
         )
