@@ -20,7 +20,7 @@ SECRET_ID = "AKIDEMULATORBENCH00000000"
 SECRET_KEY = "bench-secret-key-0000"
 HOOK = "ash-bench001"
 GROUP = "asg-bench001"
-MAX_BATCH_TARGETS = 500  # BatchDeregisterTargets: at most 500 targets per call (tencent-facts §5.4)
+MAX_BATCH_TARGETS = 500  # BatchDeregisterTargets: at most 500 targets per call (docs/cloud-facts.md#clb-batchderegistertargets)
 
 
 def leaving_id(n: int) -> str:
@@ -158,7 +158,7 @@ def hook_id(g: int) -> str:
 
 # -- events ----------------------------------------------------------------------------------------
 def lifecycle_body(n: int) -> str:
-    """The Auto Scaling lifecycle-hook notification for leaving instance n (tencent-facts §1.1)."""
+    """The Auto Scaling lifecycle-hook notification for leaving instance n (docs/cloud-facts.md#as-lifecycle-hook-notification)."""
     return json.dumps({
         "Service": "Tencent Cloud Auto Scaling", "Time": "2026-11-22T10:15:11Z", "AppId": "1251783334",
         "ActivityId": "asa-bench001", "AutoScalingGroupId": GROUP, "LifecycleHookId": HOOK,
@@ -184,7 +184,7 @@ def call_bound(shape: Shape, notices: int, verify: bool = True) -> Dict[str, int
 
     Derivation (bench/README.md): the instances' network place is one CVM DescribeInstances (≤ 100
     ids); their bindings one CLB DescribeLBListeners; each load balancer needs ⌈targets/500⌉
-    BatchDeregisterTargets, which are synchronous (tencent-facts §9.2), so no DescribeTaskStatus;
+    BatchDeregisterTargets, which are synchronous (docs/cloud-facts.md#clb-batchderegistertargets-is-synchronous), so no DescribeTaskStatus;
     the verification read is a second DescribeLBListeners (counted in the bound; the network place
     cannot change within the invocation, so it needs no second DescribeInstances); each lifecycle
     notice is a claim that Auto Scaling must confirm first (DescribeAutoScalingInstances, ≤ 100 ids)

@@ -1,6 +1,6 @@
 """The queue workloads (f)-(i): lifecycle notices that arrive through the TDMQ-for-CMQ queue, and the
-Auto Scaling sweep, both consumed by timer runs (shared/DESIGN.md, "The queue consumer" and
-"Reconciling with Auto Scaling").
+Auto Scaling sweep, both consumed by timer runs (docs/design.md#the-queue-consumer and
+docs/design.md#reconciling-with-auto-scaling).
 
 They reuse the machinery of the other workloads: the emulator in its own process on a fresh copy of
 the estate (here `fleet_estate`: every instance a member of a scaling group whose terminating hook
@@ -26,7 +26,7 @@ from .estates import DEAD_LETTER_QUEUE, LIFECYCLE_QUEUE, Shape, call_bound, flee
 from .workloads import _read, _spawn, read_times
 
 TIMER_EVENT: Dict[str, Any] = json.loads((ROOT / "events" / "timer.json").read_text())
-RECEIVE_MAX = 16  # BatchReceiveMessage numOfMsg 1-16 (tencent-facts §8.2)
+RECEIVE_MAX = 16  # BatchReceiveMessage numOfMsg 1-16 (docs/cloud-facts.md#cmq-data-plane-api)
 DELETE_MAX = 16  # BatchDeleteMessage receiptHandle.n, at most 16
 MEMBERS_PER_CALL = 100  # DescribeAutoScalingInstances Limit
 GROUPS_PER_CALL = 5  # values of one `auto-scaling-group-id` filter

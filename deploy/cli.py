@@ -1,4 +1,4 @@
-"""`python -m deploy setup|check`: the commands and flags of DESIGN.md ("Operator commands").
+"""`python -m deploy setup|check`: the commands and flags of docs/design.md#operator-commands.
 
     python -m deploy setup --group asg-aaaaaaaa [--group asg-…] [--region ap-guangzhou] [--dry-run]
     python -m deploy check [--function clb-unbind] [--region …] [--group asg-…] [--json]

@@ -4,7 +4,7 @@ between reads and writes that makes ``--dry-run`` safe.
 * Endpoint: ``CLB_UNBIND_ENDPOINT`` (a base URL such as ``http://127.0.0.1:9000``), exactly as the
   function reads it (handler ``cloud/session.py``): every call of every service goes there; unset,
   each service's public endpoint.
-* Credentials (DESIGN.md, "Operator commands"): the SDK's ``DefaultCredentialProvider`` (its chain:
+* Credentials (docs/design.md#operator-commands): the SDK's ``DefaultCredentialProvider`` (its chain:
   ``TENCENTCLOUD_SECRET_ID``/``TENCENTCLOUD_SECRET_KEY``, the ``~/.tencentcloud/credentials``
   profile, a CVM role, a TKE OIDC role; SDK ``tencentcloud/common/credential.py``), then the names
   SCF gives a function, ``TENCENTCLOUD_SECRETID``/``TENCENTCLOUD_SECRETKEY``/

@@ -4,7 +4,7 @@ reading the package zip and cam-policy.json).
 Fixed parts and their sources:
 * runtime ``Python3.10`` (SDK scf ``CreateFunctionRequest.Runtime`` lists it; the runtime cannot be
   changed after creation: ``UpdateFunctionConfigurationRequest.Runtime`` "创建时指定，目前不支持修改"),
-  handler ``index.main_handler`` (DESIGN.md, entry point);
+  handler ``index.main_handler`` (docs/design.md#entry-point);
 * the run role's trust policy: CAM role documents use ``"action": "name/sts:AssumeRole"`` with a
   ``principal`` (SDK cam ``CreateRoleRequest.PolicyDocument`` example), and SCF's service principal is
   ``scf.qcloud.com`` (serverless-components/tencent-cam-role README: ``service: scf.qcloud.com``);

@@ -22,7 +22,7 @@ Behaviour sources (SDK scf 3.1.100 ``models.py`` docstrings and ``errorcodes.py`
   once (the real one passes through Creating/Updating; not emulated).
 * ``CreateTriggerRequest.Type`` "cos、cls、timer、ckafka、http" (``InvalidParameterValue.Type``); a timer's
   TriggerName letters, digits, ``-`` and ``_``, at most 100 (``InvalidParameterValue.TriggerName``);
-  ``TriggerDesc`` a seven-field cron (facts §8.1; ``InvalidParameterValue.TriggerDesc``); ``Enable``
+  ``TriggerDesc`` a seven-field cron (docs/cloud-facts.md#scf-timer-trigger; ``InvalidParameterValue.TriggerDesc``); ``Enable``
   OPEN/CLOSE (``InvalidParameterValue.Enable``); a taken name ``ResourceInUse.Trigger``. Replies and
   ListTriggers give ``Enable`` as 1/0 and a timer's ``TriggerDesc`` as ``{"cron": "..."}``
   (serverless-tencent/tencent-component-toolkit ``src/modules/triggers/timer.ts``: "post TriggerDesc is
@@ -30,7 +30,7 @@ Behaviour sources (SDK scf 3.1.100 ``models.py`` docstrings and ``errorcodes.py`
 * ``UpdateTriggerRequest.Type`` "目前只支持timer、ckafka、http三种类型"; an unknown trigger
   ``ResourceNotFound.Trigger``.
 * Async invoke config: ``AsyncTriggerConfig{RetryConfig: [{RetryNum}], MsgTTL}``; a new function has
-  SCF's defaults, 2 retries (facts §8.5) and MsgTTL 21600 s. Bounds RetryNum 0–2 and MsgTTL 60–21600
+  SCF's defaults, 2 retries (docs/cloud-facts.md#scf-retries-and-async-invocation) and MsgTTL 21600 s. Bounds RetryNum 0–2 and MsgTTL 60–21600
   (``LimitExceeded.RetryNum`` / ``LimitExceeded.MsgTTL``) are chosen from the console's ranges:
   UNCONFIRMED.
 * ``ListTriggers`` Offset/Limit: Limit default 20; a Limit above 100 is ``InvalidParameterValue.Limit``

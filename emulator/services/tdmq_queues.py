@@ -4,7 +4,7 @@ They work on the estate's own queues (:class:`emulator.estate.Queue`) and regist
 the message broker, so a queue setup creates is the queue the function's consumer reads over the
 CMQ data plane, with the visibility timeout and dead-letter policy set here.
 
-Behaviour sources (SDK tdmq 3.1.130 ``models.py`` docstrings; facts §8.3):
+Behaviour sources (SDK tdmq 3.1.130 ``models.py`` docstrings; docs/cloud-facts.md#cmq-queue-semantics):
 * ``CreateCmqQueueRequest.QueueName``: "以字母起始，只能包含字母、数字、“-”及“_”，最大64字符，不区分大小写"
   → a bad name ``InvalidParameterValue``; a name taken in any case ``ResourceInUse.Queue`` (tdmq
   errorcodes).

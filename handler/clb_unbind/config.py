@@ -1,4 +1,4 @@
-"""Settings, read once per invocation from the environment (names are a contract: ../shared/DESIGN.md)."""
+"""Settings, read once per invocation from the environment (names are a contract: docs/design.md#environment-variables)."""
 from __future__ import annotations
 
 import os
@@ -125,7 +125,7 @@ class Settings:
     @property
     def cmq_base_url(self) -> str:
         """`CLB_UNBIND_CMQ_ENDPOINT`, else `CLB_UNBIND_ENDPOINT` (the emulator serves both wire formats),
-        else the public endpoint of the region (tencent-facts §8.2: `https://cmq-{region}.public.tencenttdmq.com`)."""
+        else the public endpoint of the region (docs/cloud-facts.md#cmq-endpoints: `https://cmq-{region}.public.tencenttdmq.com`)."""
         if self.cmq_endpoint:
             return self.cmq_endpoint
         if self.endpoint:

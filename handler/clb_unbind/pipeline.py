@@ -120,7 +120,7 @@ def _run_confirmed(session: CloudSession, notices: Sequence[Notice]) -> List[Ins
 
 def _refused_whole(result: BatchResult) -> bool:
     """A deregister refused as a whole for a parameter: the terraform provider reads `InvalidParameter`
-    on a deregister as "already gone" (tencent-facts §9.4), so some target may no longer be bound."""
+    on a deregister as "already gone" (docs/cloud-facts.md#clb-unbinding-a-target-that-is-not-bound), so some target may no longer be bound."""
     code = result.failure.code if result.failure else ""
     return bool(result.failed) and (code == "InvalidParameter" or code.startswith("InvalidParameter."))
 

@@ -1,5 +1,5 @@
-"""Reconciling with Auto Scaling: every timer run asks who waits on a terminating hook (shared/DESIGN.md,
-"Reconciling with Auto Scaling"; tencent-facts §9.5).
+"""Reconciling with Auto Scaling: every timer run asks who waits on a terminating hook
+(docs/design.md#reconciling-with-auto-scaling; docs/cloud-facts.md#as-reads-instances-hooks-activities).
 
 A notification can be lost (a hook notifying another queue, a queue re-created, a message past its
 retention, a hook older than the function); Auto Scaling's own state cannot. For the groups in
@@ -29,7 +29,7 @@ from .process import process
 
 SOURCE = "reconcile"
 TERMINATING = "INSTANCE_TERMINATING"
-QUEUE_TARGETS = ("TDMQ_CMQ_QUEUE", "CMQ_QUEUE")  # SDK autoscaling `NotificationTarget.TargetType` (facts §1.2)
+QUEUE_TARGETS = ("TDMQ_CMQ_QUEUE", "CMQ_QUEUE")  # SDK autoscaling `NotificationTarget.TargetType` (docs/cloud-facts.md#as-lifecycle-hooks)
 
 
 @dataclass

@@ -3,8 +3,8 @@
 A queue message, a CKafka record or an EventBridge event that says "this instance is leaving" is
 only a claim: anyone who can write to the queue can make it. Auto Scaling knows the truth
 (`DescribeAutoScalingInstances`, one call per 100 ids): the claim holds when the instance waits on
-a terminating hook or is already past it, or is no longer in any group (shared/DESIGN.md, "The
-queue consumer", Trust). An instance Auto Scaling reports in any other state (in service, launching,
+a terminating hook or is already past it, or is no longer in any group (docs/design.md#trust).
+An instance Auto Scaling reports in any other state (in service, launching,
 stopped, ...) is never unbound on a message's word; neither is one that is in another group than the
 claim names. Direct and API Gateway calls are an operator's word and are not checked here.
 """

@@ -147,7 +147,7 @@ def test_call_refused_whole_for_a_target_already_gone_is_redone_with_what_is_bou
     make_emulator: Any, invoke: Any, monkeypatch: Any
 ) -> None:
     """Between the function's read and its write another party removes one of the targets; in this mode
-    the API then refuses the whole BatchDeregisterTargets with InvalidParameter (tencent-facts §9.4)."""
+    the API then refuses the whole BatchDeregisterTargets with InvalidParameter (docs/cloud-facts.md#clb-unbinding-a-target-that-is-not-bound)."""
     from clb_unbind.cloud import clb
 
     emulator = make_emulator(not_bound_rejects_call=True)

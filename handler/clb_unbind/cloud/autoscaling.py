@@ -8,14 +8,14 @@ from ..model import LifecycleAction
 from .errors import CloudError
 from .session import CloudSession, chunks
 
-ALREADY_SET = "ResourceUnavailable.LifecycleActionResultHasSet"  # autoscaling errorcodes.py (tencent-facts §1.3)
+ALREADY_SET = "ResourceUnavailable.LifecycleActionResultHasSet"  # autoscaling errorcodes.py (docs/cloud-facts.md#as-completelifecycleaction)
 NOTHING_WAITING = "ResourceNotFound.LifecycleHookInstanceNotFound"
-"""The instance is not waiting on that hook (any more): its wait already ended (tencent-facts §9.5)."""
+"""The instance is not waiting on that hook (any more): its wait already ended (docs/cloud-facts.md#as-completelifecycleaction)."""
 
-IDS_PER_CALL = 100  # DescribeAutoScalingInstances: InstanceIds ≤ 100, Limit ≤ 100 (tencent-facts §9.5)
-VALUES_PER_FILTER = 5  # "Filter.Values" ≤ 5 (tencent-facts §9.5)
+IDS_PER_CALL = 100  # DescribeAutoScalingInstances: InstanceIds ≤ 100, Limit ≤ 100 (docs/cloud-facts.md#as-reads-instances-hooks-activities)
+VALUES_PER_FILTER = 5  # "Filter.Values" ≤ 5 (docs/cloud-facts.md#as-reads-instances-hooks-activities)
 
-# IN_TERMINATING_HOOK waits for us; the others are past the hook on the way out (tencent-facts §8.4).
+# IN_TERMINATING_HOOK waits for us; the others are past the hook on the way out (docs/cloud-facts.md#as-instance-states).
 LEAVING_STATES = frozenset({"IN_TERMINATING_HOOK", "TERMINATING", "DETACHING", "DETACHING_LB"})
 WAITING_STATE = "IN_TERMINATING_HOOK"
 
@@ -118,7 +118,7 @@ LEFT_OR_LEAVING = frozenset({"INIT", "RUNNING", "SUCCESSFUL"})
 
 def scale_in_instances(session: CloudSession, activity_ids: Sequence[str]) -> Dict[str, List[str]]:
     """Instance ids of each SCALE_IN activity that the activity reports leaving (`RelatedInstanceSet`;
-    the notification carries none, §1.4). Instances the activity failed for are left out: they stay."""
+    the notification carries none: docs/cloud-facts.md#as-scaling-activity-notification). Instances the activity failed for are left out: they stay."""
     found: Dict[str, List[str]] = {}
     for part in chunks(list(activity_ids), 100):
         reply = session.call("as", "DescribeAutoScalingActivities", {"ActivityIds": part, "Limit": len(part)})

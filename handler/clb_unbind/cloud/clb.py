@@ -7,13 +7,13 @@ from ..model import CloudFailure
 from .narrow import bisect
 from .session import CloudSession
 
-MAX_BATCH_TARGETS = 500  # BatchDeregisterTargets: "批量解绑的资源数量上限为500" (doc 214/38304, tencent-facts §5.4)
+MAX_BATCH_TARGETS = 500  # BatchDeregisterTargets: "批量解绑的资源数量上限为500" (doc 214/38304, docs/cloud-facts.md#clb-batchderegistertargets)
 MAX_LOOKUP_BACKENDS = 100  # DescribeLBListeners.Backends: no documented limit (UNCONFIRMED); kept conservative
 
 DEREGISTER_IS_SYNCHRONOUS = True
 """BatchDeregisterTargets is done when it answers: no DescribeTaskStatus poll after it.
 
-Sources (tencent-facts §9.2): tkestack/tke-extend-network-controller removed its Wait() after
+Sources (docs/cloud-facts.md#clb-batchderegistertargets-is-synchronous): tkestack/tke-extend-network-controller removed its Wait() after
 BatchRegisterTargets/BatchDeregisterTargets, "这两个接口是同步的，返回即代表操作完成" (commit be29546,
 2026-08-01, measured on 200 pods × 16 listeners; earlier b51cf5d: "BatchRegisterTargets 接口为同步任务，
 无须调用 DescribeTaskStatus"), and has run so since v2.5.1. The SDK docstring of BatchDeregisterTargets

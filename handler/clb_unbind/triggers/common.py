@@ -17,7 +17,7 @@ from ..model import Record, is_instance_id
 from ..scrub import scrub
 
 # Largest string we json-decode that is not a message body (an SCF dead letter's ClientContext):
-# SCF itself caps a synchronous invocation's ClientContext at 6 MB (reference/tencent-facts.md §3.2).
+# SCF itself caps a synchronous invocation's ClientContext at 6 MB (docs/cloud-facts.md#scf-retries-and-async-invocation).
 MAX_EVENT_BYTES = 6 * 1024 * 1024
 
 INSTANCE_ID_RULE = "is not a CVM (ins- + 8 lowercase letters/digits) or ECM (ein- + 8) instance id"

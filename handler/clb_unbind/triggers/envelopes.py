@@ -43,7 +43,7 @@ RETRY_KIND = "clb-unbind/retry"
 DEAD_LETTER_KIND = "clb-unbind/dead-letter"
 ENVELOPE_VERSION = 1
 MAX_MESSAGE_BYTES = 1024 * 1024
-"""A TDMQ-for-CMQ message is at most 1 MiB (`MaxMsgSize`, tencent-facts §8.3): every envelope fits in it."""
+"""A TDMQ-for-CMQ message is at most 1 MiB (`MaxMsgSize`, docs/cloud-facts.md#cmq-queue-semantics): every envelope fits in it."""
 DIGEST_PREFIX_CHARS = 1024
 
 def utc_now_iso() -> str:

@@ -1,9 +1,9 @@
 """What a queue message body (CMQ/CKafka `msgBody`), an EventBridge `data` or a direct call can hold.
 
-* Auto Scaling lifecycle-hook notification (reference/tencent-facts.md §1.1, text of the
+* Auto Scaling lifecycle-hook notification (docs/cloud-facts.md#as-lifecycle-hook-notification, text of the
   `CreateLifecycleHook` API doc): ``INSTANCE_TERMINATING`` → one notice with its lifecycle action;
   ``INSTANCE_LAUNCHING`` (or any other transition) → ignored.
-* Auto Scaling scaling-activity notification (§1.4, `CreateNotificationConfiguration`):
+* Auto Scaling scaling-activity notification (docs/cloud-facts.md#as-scaling-activity-notification, `CreateNotificationConfiguration`):
   ``ActivityType`` ``SCALE_IN`` → an `ActivityRef` (the instance ids are read later with
   DescribeAutoScalingActivities); other activity types → ignored. The body names no instance.
 * Any other message whose ``Service`` is ``Tencent Cloud Auto Scaling`` → ignored. Tencent documents
@@ -43,7 +43,7 @@ from .common import (
 AS_SERVICE = "Tencent Cloud Auto Scaling"
 TERMINATING = "INSTANCE_TERMINATING"
 ENVELOPE_MAX_BYTES = 1024 * 1024
-"""A TDMQ-for-CMQ message is at most 1 MiB (reference/tencent-facts.md §3.3, MaxMsgSize)."""
+"""A TDMQ-for-CMQ message is at most 1 MiB (docs/cloud-facts.md#cmq-queue-semantics, MaxMsgSize)."""
 SCALE_IN = "SCALE_IN"
 
 EXPECTED = (
