@@ -5,6 +5,7 @@ deployed function's environment, are the running function's own, so the two cann
 """
 from __future__ import annotations
 
+import importlib
 import sys
 from pathlib import Path
 from typing import Any, Dict
@@ -12,13 +13,16 @@ from typing import Any, Dict
 HANDLER_ROOT = Path(__file__).resolve().parent.parent / "handler"
 
 
-def function_settings(env: Dict[str, str]) -> Any:
-    """The function's Settings for an environment (raises its SettingsError)."""
+def handler_module(name: str) -> Any:
+    """A module of the function's package (``clb_unbind.<name>``): its settings, credential search and scrubber."""
     if str(HANDLER_ROOT) not in sys.path:
         sys.path.insert(0, str(HANDLER_ROOT))
-    from clb_unbind.config import Settings
+    return importlib.import_module(f"clb_unbind.{name}")
 
-    return Settings.from_env(env)
+
+def function_settings(env: Dict[str, str]) -> Any:
+    """The function's Settings for an environment (raises its SettingsError)."""
+    return handler_module("config").Settings.from_env(env)
 
 
 DEFAULTS = function_settings({})

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 from typing import FrozenSet, Mapping, Optional
 
+from .cloud.cmq_regions import CMQ_REGION_CODES  # region → endpoint code, each row with its source
 from .model import GROUP_ID, LOAD_BALANCER_ID
 
 PREFIX = "CLB_UNBIND_"
@@ -22,12 +23,6 @@ DEFAULT_EVENTBRIDGE_TYPES = frozenset(
         "as:LifecycleHook",
     }
 )
-
-
-# Region → CMQ endpoint code, from the endpoint table of doc 1496/122722 ("接入点切换对应列表": 广州
-# `https://cmq-gz.public.tencenttdmq.com`, 上海 `https://cmq-sh.public.tencenttdmq.com`). Other regions have
-# no sourced code here: they must set `CLB_UNBIND_CMQ_ENDPOINT` (the console shows the address).
-CMQ_REGION_CODES = {"ap-guangzhou": "gz", "ap-shanghai": "sh"}
 
 
 class SettingsError(ValueError):
