@@ -40,14 +40,13 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Set,
 
 from . import current
 from .cloud import ApiFailure, Cloud
-from .function_settings import function_settings
+from .function_settings import function_settings, secrets_of
 
 Json = Dict[str, Any]
 DETAIL_CHARS = 300
 WAIT_MARGIN = 5.0
 """Seconds beyond the dead-letter queue's VisibilityTimeout to wait for letters a read has hidden."""
 SESSION_SECONDS = 600.0
-SECRET_VARIABLES = ("CLB_UNBIND_API_SECRET", "CLB_UNBIND_ENVELOPE_SECRET")
 
 
 class DeadLetterError(Exception):
@@ -193,7 +192,7 @@ class DeadLetters:
     def secrets(self) -> Tuple[str, ...]:
         cred = self.cloud.credential
         values = [cred.secret_id, cred.secret_key, getattr(cred, "token", None)]
-        values += [self.place.env.get(k) for k in SECRET_VARIABLES]
+        values += list(secrets_of(self.place.env))
         return tuple(v for v in values if v)
 
     def clean(self, text: str) -> str:

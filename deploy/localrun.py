@@ -21,7 +21,7 @@ from typing import Any, Callable, Dict, Mapping, Optional
 
 from . import current
 from .cloud import Cloud
-from .function_settings import function_settings
+from .function_settings import function_settings, secrets_of
 
 TIMER_EVENT = {"Type": "Timer", "TriggerName": "clb-unbind-consumer", "Time": "", "Message": ""}
 
@@ -53,8 +53,8 @@ def timer_run(cloud: Cloud, function: str, namespace: str, seconds: float, say: 
     try:
         answer = handle(dict(TIMER_EVENT), context, env)
     except Exception as exc:  # the run raised (work it could not queue): say so, scrubbed
-        secrets = [env.get(k) or "" for k in ("TENCENTCLOUD_SECRETID", "TENCENTCLOUD_SECRETKEY", "TENCENTCLOUD_SESSIONTOKEN",
-                                              "CLB_UNBIND_API_SECRET", "CLB_UNBIND_ENVELOPE_SECRET")]
+        secrets = [env.get(k) or "" for k in ("TENCENTCLOUD_SECRETID", "TENCENTCLOUD_SECRETKEY", "TENCENTCLOUD_SESSIONTOKEN")]
+        secrets += list(secrets_of(env))
         say(str(scrub(f"timer-run: the run raised {type(exc).__name__}: {exc}", [s for s in secrets if s])))
         return 1
     say(json.dumps(answer, ensure_ascii=False))

@@ -12,7 +12,7 @@ Auto Scaling records the end of every lifecycle action in the activity that star
 
 Each becomes one `audit` decision naming the instance, the activity, the hook and what to do, for
 the groups of `CLB_UNBIND_GROUPS`, on our own hooks only (the group's terminating hook that notifies
-`CLB_UNBIND_QUEUE`, as the sweep recognises it).
+`CLB_UNBIND_QUEUE` or a topic of `CLB_UNBIND_TOPICS`: own_hooks.py).
 
 Reported once, with no state kept between runs: a run audits the activities that **ended** in one
 window of `CLB_UNBIND_AUDIT_SECONDS` (the timer's interval, 60 s), the window ending `SETTLE_SECONDS`
@@ -23,8 +23,9 @@ reports its window twice; a run that fails to read reports `audit_failed`, and t
 findings are not seen again.
 
 Cost: one `DescribeAutoScalingActivities` per 5 groups (the activities that started within
-`LOOKBACK_SECONDS` and ended by the window's end, 100 a page, at most `MAX_PAGES` pages), plus one
-`DescribeLifecycleHooks` only in a run that has a candidate finding.
+`LOOKBACK_SECONDS` and ended by the window's end, 100 a page, at most `MAX_PAGES` pages), plus the
+groups' `DescribeLifecycleHooks` only in a run that has a candidate finding (and not at all when the
+run already read them).
 """
 from __future__ import annotations
 
@@ -35,13 +36,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Dict, List, Optional, Sequence
 
-from .cloud.autoscaling import VALUES_PER_FILTER, lifecycle_hooks
+from .cloud.autoscaling import VALUES_PER_FILTER
 from .cloud.errors import CloudError
 from .cloud.session import CloudSession, chunks
 from .config import Settings
 from .log import decision
 from .metrics import parse_time
-from .sweep import own_hooks
+from .own_hooks import hooks_of, is_ours
 
 SETTLE_SECONDS = 60
 """How long after an activity's end its record is taken to be complete (chosen: one timer interval)."""
@@ -153,8 +154,9 @@ def _candidates(activities: Sequence[Dict[str, Any]], begin: float, end: float) 
 
 
 def _our_hooks(session: CloudSession, settings: Settings, candidates: Sequence[Finding]) -> set:
-    hooks = lifecycle_hooks(session, sorted({c.group_id for c in candidates if c.group_id}))
-    return {h.hook_id for h in own_hooks(hooks, settings.queue).values()}
+    """Hooks of the candidates' groups that are ours (own_hooks.is_ours); read once a run, shared with the sweep."""
+    hooks = hooks_of(session, sorted({c.group_id for c in candidates if c.group_id}))
+    return {h.hook_id for group in hooks.values() for h in group if is_ours(h, settings)}
 
 
 def _utc(seconds: float) -> str:

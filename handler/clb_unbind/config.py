@@ -114,6 +114,10 @@ class Settings:
     groups: FrozenSet[str] = frozenset()
     """Scaling groups every timer run reconciles with Auto Scaling; empty: no sweep."""
     max_instances_per_pass: int = 100
+    topics: FrozenSet[str] = frozenset()
+    """TDMQ-for-CMQ topics whose lifecycle hooks are ours too (`CLB_UNBIND_TOPICS`, legacy topic trigger)."""
+    envelope_secret: Optional[str] = field(default=None, repr=False)
+    """HMAC key of the envelopes the function writes (`CLB_UNBIND_ENVELOPE_SECRET`); none: nothing is signed."""
     audit_seconds: int = 60
     """The hook audit's window, the timer's interval (audit.py); 0 turns the audit off."""
 
@@ -133,7 +137,7 @@ class Settings:
     @property
     def secrets(self) -> tuple:
         """Every value that must never reach a log line."""
-        return tuple(s for s in (self.secret_id, self.secret_key, self.session_token, self.api_secret) if s)
+        return tuple(s for s in (self.secret_id, self.secret_key, self.session_token, self.api_secret, self.envelope_secret) if s)
 
     @classmethod
     def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "Settings":
@@ -176,5 +180,7 @@ class Settings:
             groups=groups,
             max_instances_per_pass=int(_number(env, p + "MAX_INSTANCES_PER_PASS", 100, 1, 100)),
             api_clock_skew_seconds=int(_number(env, p + "API_CLOCK_SKEW", 300, 1, 900)),
+            topics=_csv(env, p + "TOPICS"),
+            envelope_secret=env.get(p + "ENVELOPE_SECRET") or None,
             audit_seconds=int(_number(env, p + "AUDIT_SECONDS", 60, 0, 3600)),
         )
