@@ -7,7 +7,7 @@ findings, each read with read-only calls.
   only a timer run consumes a queue, and a timer run consumes exactly ``CLB_UNBIND_QUEUE``, so any
   other retry queue is a place work goes to and never comes back from.
 * ``message_size``: the function fits every retry and dead-letter envelope into
-  ``MAX_MESSAGE_BYTES`` (handler ``triggers/envelopes.py``: 1 MiB, the CMQ maximum of ``MaxMsgSize``,
+  ``MAX_MESSAGE_BYTES`` (handler ``wire/envelopes.py``: 1 MiB, the CMQ maximum of ``MaxMsgSize``,
   tdmq ``CreateCmqQueueRequest.MaxMsgSize`` 1024-1048576); a queue with a smaller ``MaxMsgSize`` refuses
   the larger ones, and ``MaxMsgSize`` cannot be changed after creation
   (``ModifyCmqQueueAttributeRequest.MaxMsgSize``: "新版CMQ新建的队列默认1024KB，不支持修改").
@@ -84,7 +84,7 @@ def retry_queue(cloud: Cloud, env: Mapping[str, str], consumed: Optional[str]) -
 
 
 def message_size(cloud: Cloud, names: Sequence[str]) -> Any:
-    limit = handler_module("triggers.envelopes").MAX_MESSAGE_BYTES
+    limit = handler_module("wire.envelopes").MAX_MESSAGE_BYTES
     small, seen = [], []
     for name in dict.fromkeys(n for n in names if n):
         q = current.queue(cloud, name)
