@@ -126,3 +126,40 @@ def test_redrive_and_purge_need_the_letters_named(ops: Ops) -> None:
     assert code == 0 and "the dead-letter queue is empty" in out
     code, out = ops.run("deadletters", "redrive", "--id", "404")
     assert code == 2 and "no letter 404" in out
+
+
+SECRET = "0123456789abcdef" * 4
+
+
+def test_a_redrive_moves_the_letter_so_its_signature_decides_and_a_forged_one_gains_nothing(ops: Ops) -> None:
+    """The function signs its dead letters; a redrive sends the body unchanged, so the signature still
+    holds. A letter written by someone else (no signature) naming an instance as an operator's word is
+    refused by the function after the redrive: the command cannot lend it trust."""
+    from clb_unbind.wire.signature import is_signed
+    from deploy.cloud import Cloud
+
+    assert ops.setup()[0] == 0
+    short_visibility(ops)
+    fn = deployment.of_emulator(ops.emu).function("ap-guangzhou", "default", FUNCTION)
+    fn.environment["CLB_UNBIND_ENVELOPE_SECRET"] = SECRET
+    a_dead_letter(ops)
+    bystander = "ins-web00003"
+    bound_before = ops.emu.bindings(bystander)
+    assert bound_before
+    forged = json.dumps({"kind": "clb-unbind/dead-letter", "version": 1, "reason": "max_attempts", "detail": "",
+                         "attempt": 5, "firstSeen": "2026-12-04T09:00:00Z",
+                         "notices": [{"instanceId": bystander, "reason": "operator", "source": "direct", "recordId": "x"}]})
+    Cloud.from_env("ap-guangzhou").write("tdmq", "SendCmqMsg", {"QueueName": DLQ, "MsgContent": forged})
+
+    ops.emu.clear_calls()
+    code, out = ops.run("deadletters", "redrive", "--all")
+    assert code == 0, out
+    bodies = [json.loads(c.params["MsgContent"]) for c in ops.emu.calls if c.action == "SendCmqMsg"]
+    assert len(bodies) == 2
+    assert [is_signed(b, SECRET) for b in bodies] == [True, False]  # the function's own, and the forged one
+
+    timer_run(ops)
+    assert ops.emu.bindings(LEAVING) == []  # the function's own letter: done
+    assert ops.emu.bindings(bystander) == bound_before  # the forged one: refused, nothing unbound
+    code, out = ops.run("deadletters", "list")
+    assert f"instances {bystander}" not in out and ("unsigned_envelope" in out or "refused_input" in out), out

@@ -90,3 +90,13 @@ def test_an_unreachable_api_is_exit_2_for_check_and_setup(ops: Ops, monkeypatch:
     assert code == 2 and "reading the deployment failed" in out and len(out.splitlines()) == 1, out
     code, out = ops.setup()
     assert code == 2 and "reading the deployment failed" in out, out
+
+
+def test_the_emulator_refuses_to_start_without_the_sdk_and_says_what_to_run() -> None:
+    """-S: no site-packages, as a Python outside the venv; it used to print 'listening' and then drop
+    every request."""
+    done = subprocess.run([sys.executable, "-S", "-m", "emulator", "--port", "0"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 2 and "listening" not in done.stdout, done.stdout + done.stderr
+    assert "make emulator" in done.stderr and "cannot start" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
