@@ -40,6 +40,10 @@ def test_setup_makes_the_watching_once_and_says_who_is_told(ops: Ops) -> None:
     assert [c["query"] for c in charts] == [QUERIES[n].text for n in watching.CHARTS]
     assert all(c["topicId"] == topic.topic_id for c in charts)
     assert "nobody is told yet" in out
+    from emulator import deployment
+
+    fn = next(iter(deployment.of(ops.emu._estate).functions.values()))
+    assert fn.environment["CLB_UNBIND_AUDIT_SECONDS"] == "60"  # the audit's window is the timer's interval
     ops.emu.clear_calls()
     code, out = ops.setup()
     assert code == 0 and ops.writes() == [], out
