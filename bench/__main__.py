@@ -127,6 +127,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         out.append("Queue workloads: timer runs (events/timer.json), each in a fresh worker process, against a fleet estate "
                    "whose groups' terminating hook notifies " + LIFECYCLE_QUEUE)
         out += report.queue_lines(queue_runs)
+    if chosen or queue_runs:
+        out.append("")
+        out.append("Auto Scaling lookups per run (the trust check's, plus at most one activity read and one hooks read)")
+        out += report.lookup_lines(chosen, runs, queue_runs)
     mem = [w for w in chosen if w.memory]
     for w in mem:
         out.append("")

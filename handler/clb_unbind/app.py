@@ -28,7 +28,8 @@ def handle(event: Any, context: Any, env: Optional[Mapping[str, str]] = None) ->
 def _handle(event: Any, context: Mapping[str, Any], env: Optional[Mapping[str, str]], request_id: str) -> Dict[str, Any]:
     started = time.monotonic()
     try:
-        settings = Settings.from_env(env)
+        context_region = context.get("tencentcloud_region")
+        settings = Settings.from_env(env, context_region if isinstance(context_region, str) else None).require_region()
     except SettingsError as exc:
         log.configure()
         decision("misconfigured", level=logging.ERROR, request_id=request_id, reason=str(exc))
