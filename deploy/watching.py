@@ -60,7 +60,7 @@ def alarms(latency_seconds: int = LATENCY_SECONDS) -> List[Alarm]:
               "clb-unbind is misconfigured and does nothing: its misconfigured line names the setting. Run make check, "
               "then make setup. docs/alarms.md"),
         Alarm("run failed", "run_failures", "$1.failures > 0", 2,
-              "A clb-unbind timer run could not read its queue or Auto Scaling (receive_failed / sweep_failed); the line's "
+              "A clb-unbind timer run could not read its queue or Auto Scaling (receive_failed / sweep_failed / audit_failed); the line's "
               "error_code says why. Run make check. Nothing is lost: messages stay queued. docs/alarms.md"),
         Alarm("hook audit", "audit_findings", "$1.findings > 0", 0,
               "Auto Scaling ended a clb-unbind hook itself (HEARTBEAT_TIMEOUT, NOTIFICATION_FAILURE, "

@@ -208,7 +208,7 @@ def test_misconfigured(shipped: Any) -> None:
 def test_run_failures(shipped: Any) -> None:
     client, topic, lines = shipped
     rows = search(client, topic, QUERIES["run_failures"].text)
-    assert float(rows[0]["failures"]) == decisions(lines, "sweep_failed", "receive_failed") >= 1
+    assert float(rows[0]["failures"]) == decisions(lines, "sweep_failed", "receive_failed", "audit_failed") >= 1
 
 
 def test_audit_findings(shipped: Any) -> None:
