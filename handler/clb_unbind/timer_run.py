@@ -10,6 +10,7 @@ import logging
 import time
 from typing import Any, Dict, List, Optional
 
+from .audit import audit
 from .cloud.deadline import Deadline
 from .config import Settings
 from .consumer import ConsumeReport, consume
@@ -43,6 +44,7 @@ def timer_run(settings: Settings, deadline: Deadline, request_id: str, memory_mb
         reports += swept.reports
         answer["sweep"] = {"groups": sorted(settings.groups), "watched": swept.watched, "waiting": swept.waiting,
                            "reconciled": swept.reconciled, "noOwnHook": swept.no_own_hook, "error": swept.error or None}
+    audit(settings, session, time.time() - (time.monotonic() - started))  # audit.py: the window of the run's start
     summary = {**summary_of(request_id, "timer", reports, dict(session.calls.counts), time.monotonic() - started), **answer}
     decision("summary", trigger="timer", api_calls=summary["apiCalls"], seconds=summary["seconds"],
              records={r.record_id: r.status for r in reports})

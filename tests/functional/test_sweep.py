@@ -78,7 +78,9 @@ def test_an_idle_sweep_costs_one_read_per_hundred_members(fleet: Any, invoke: An
     members = len(fleet.auto_scaling_instances())
     assert answer["sweep"]["watched"] == members
     assert fleet.count("DescribeAutoScalingInstances") == -(-members // 100)
-    assert {c.action for c in fleet.calls} == {"BatchReceiveMessage", "DescribeAutoScalingInstances"}
+    # and the hook audit's one read of recent activities (audit.py)
+    assert {c.action for c in fleet.calls} == {"BatchReceiveMessage", "DescribeAutoScalingInstances", "DescribeAutoScalingActivities"}
+    assert fleet.count("DescribeAutoScalingActivities") == 1
 
 
 def test_only_our_own_hook_of_a_watched_group_is_ever_completed(make_emulator: Any, function_env: Any, monkeypatch: Any, invoke: Any) -> None:
