@@ -55,6 +55,11 @@ GRANTS: Tuple[Grant, ...] = (
           "unbind the instance from each CLB listener or rule"),
     Grant("clb:DescribeTaskStatus", ("*",), "SDK clb DescribeTaskStatusRequest (takes a task id, no resource)",
           "follow the asynchronous weight change, and the target-group and classic unbinds, to their end"),
+    Grant("clb:DescribeLoadBalancers", ("*",), f"SDK clb DescribeLoadBalancersRequest (LoadBalancerIds, at most 20); {DISCOVERED}",
+          "adaptive drain: each load balancer's VIP and VPC, the dimensions Cloud Monitor keys a backend's connections by"),
+    Grant("monitor:GetMonitorData", ("*",), "SDK monitor GetMonitorDataRequest (namespace QCE/LB_RS_PRIVATE, docs/drain.md); "
+          "resource *: the backends read are found at run time",
+          "adaptive drain: read each drained backend's current connections (Connum), to unbind once they reach 0"),
     Grant("clb:DescribeTargetGroupInstances", ("*",), f"SDK clb DescribeTargetGroupInstancesRequest (filter BindIP); {DISCOVERED}",
           "find the target groups (v1, v2, full-listen) the instance is a member of, and verify it left them"),
     Grant("clb:DescribeTargetGroups", ("*",), f"SDK clb DescribeTargetGroupsRequest; {DISCOVERED}",

@@ -25,6 +25,7 @@ MODELS = {
     ("as", "2018-04-19"): "tencentcloud.autoscaling.v20180419.models",
     ("tdmq", "2020-02-17"): "tencentcloud.tdmq.v20200217.models",
     ("vpc", "2017-03-12"): "tencentcloud.vpc.v20170312.models",
+    ("monitor", "2018-07-24"): "tencentcloud.monitor.v20180724.models",
 }
 CAM_POLICY = Path(__file__).resolve().parents[2] / "cam-policy.json"
 
@@ -62,10 +63,24 @@ def run_every_binding_kind(make_emulator: Any, invoke: Any, monkeypatch: Any) ->
     return list(emulator.calls)
 
 
+def run_adaptive_drain(make_emulator: Any, invoke: Any, monkeypatch: Any) -> List[Any]:
+    """An adaptive drain's first look: weights to 0, the load balancers' addresses, the connections read."""
+    from bench.estates import LIFECYCLE_QUEUE, Shape, fleet_estate, group_id, leaving_id
+    from tests.functional.test_sweep import scale_in, start
+
+    emulator = start(make_emulator, monkeypatch, fleet_estate(Shape(leaving=2, load_balancers=2, bound_on=2, l7_listeners=0)))
+    emulator.set_knobs(monitor_period_seconds=1.0)
+    scale_in(emulator, [leaving_id(i) for i in range(2)], publish=False)
+    invoke(load_event("timer.json"), CLB_UNBIND_QUEUE=LIFECYCLE_QUEUE, CLB_UNBIND_GROUPS=group_id(0),
+           CLB_UNBIND_POLL_SECONDS="0", CLB_UNBIND_DRAIN="adaptive", CLB_UNBIND_ENVELOPE_SECRET="cd" * 32)
+    return list(emulator.calls)
+
+
 @pytest.fixture
 def calls(emulator: Any, invoke: Any, function_env: Any, monkeypatch: Any, make_emulator: Any) -> List[Any]:
     monkeypatch.setenv("CLB_UNBIND_RETRY_QUEUE", "clb-unbind-retry")
-    return run_everything(emulator, invoke) + run_every_binding_kind(make_emulator, invoke, monkeypatch)
+    return (run_everything(emulator, invoke) + run_every_binding_kind(make_emulator, invoke, monkeypatch)
+            + run_adaptive_drain(make_emulator, invoke, monkeypatch))
 
 
 def test_every_request_and_reply_fits_the_sdk_models(calls: List[Any]) -> None:
