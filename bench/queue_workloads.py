@@ -124,8 +124,9 @@ def idle_sweep_bound(members_per_group: List[int]) -> Dict[str, int]:
 
 def reconcile_bound(shape: Shape, members_per_group: List[int], leaving: int) -> Dict[str, int]:
     """Calls of the timer run that finds `leaving` instances by the sweep alone (empty queue): the empty
-    receive, the sweep's reads, one DescribeLifecycleHooks (only when someone waits), then the pipeline
-    without the trust check (Auto Scaling's own state is the evidence)."""
+    receive, the sweep's reads, one DescribeLifecycleHooks (only when someone waits; the pipeline's own
+    hook check reuses it), then the pipeline without the trust check (Auto Scaling's own state is the
+    evidence)."""
     bound = call_bound(shape, leaving)
     bound.pop("as:DescribeAutoScalingInstances")
     bound["as:DescribeAutoScalingInstances"] = sweep_reads(members_per_group)
@@ -137,9 +138,9 @@ def reconcile_bound(shape: Shape, members_per_group: List[int], leaving: int) ->
 def queue_wall_bound(messages: int, knobs: EmulatorKnobs) -> float:
     """Enqueue to the last completion: the round trips that must follow one another (⌈n/16⌉ receives, the
     trust check, DescribeInstances, DescribeLBListeners, one write per load balancer in parallel, the
-    verification read, a CompleteLifecycleAction) and, with the rate limit on, the second that must pass
+    verification read, the read of the group's hooks, a CompleteLifecycleAction) and, with the rate limit on, the second that must pass
     between the first and the (rate+1)-th CompleteLifecycleAction."""
-    trips = math.ceil(messages / RECEIVE_MAX) + 6
+    trips = math.ceil(messages / RECEIVE_MAX) + 7
     rate = knobs.rate_limit_per_second
     limited = max(math.ceil(messages / rate) - 1, 0) if rate else 0
     return trips * knobs.latency_seconds + limited

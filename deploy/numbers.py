@@ -44,7 +44,7 @@ PULL_LAG = 20
 FINISH_ROOM = 30
 """Seconds a run must have after its last receive to finish what that receive brought."""
 
-DEAD_LETTER_VISIBILITY = 30
+DEAD_LETTER_VISIBILITY = 10
 ASYNC_RETRY_NUM = 2
 ASYNC_MSG_TTL = 21600
 
@@ -192,7 +192,9 @@ def derive(t: Timings, dead_letter_queue: str) -> Derived:
     }
     dlq = {
         "VisibilityTimeout": Value("VisibilityTimeout", DEAD_LETTER_VISIBILITY,
-                                   "CMQ's default: only an operator or a redrive reads this queue"),
+                                   "only the operator's deadletters command reads this queue: it re-queues and deletes "
+                                   "each batch of 16 within seconds of reading it, and a listing hides what it shows "
+                                   "this long (CMQ has no peek)"),
         "MsgRetentionSeconds": Value("MsgRetentionSeconds", RETENTION_MAX,
                                      "the longest CMQ keeps a message: 12 h for an operator to act on the alarm"),
     }

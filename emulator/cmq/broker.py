@@ -71,6 +71,11 @@ class Broker:
         """Serve a queue created after the broker (tdmq ``CreateCmqQueue``)."""
         self._messages.setdefault(name, [])
 
+    def remove_queue(self, name: str) -> None:
+        """Forget a deleted queue and its messages (tdmq ``DeleteCmqQueue``)."""
+        self._messages.pop(name, None)
+        self.changed.notify_all()
+
     # ----------------------------------------------------------------- writes
     def send(self, queue: str, body: str, delay: int, now: float, source: str) -> Message:
         msg = Message(str(self._next_msg_id()), body, now, delay, now + delay, source=source)

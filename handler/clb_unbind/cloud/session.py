@@ -102,6 +102,8 @@ class CloudSession:
         self.reserved_calls = 2
         """Calls' worth of time kept back for the final queue sends (at least the safety margin)."""
         self._local = threading.local()
+        self.memo: Dict[str, Any] = {}
+        """What later stages of this run may reuse instead of reading again (own_hooks.py: the groups' hooks)."""
 
     # -- clients -------------------------------------------------------------------------------------
     def _profile(self) -> Any:

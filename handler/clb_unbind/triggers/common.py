@@ -208,8 +208,8 @@ class Context:
         return replace(self, path=join_path(self.path, *parts))
 
 
-def refused(ctx: Context, reason: str, payload: Optional[str]) -> Record:
-    return Record(record_id=ctx.record_id, source=ctx.source, refused=reason, payload=payload)
+def refused(ctx: Context, reason: str, payload: Optional[str], code: str = "refused_input") -> Record:
+    return Record(record_id=ctx.record_id, source=ctx.source, refused=reason, payload=payload, refusal_code=code)
 
 
 def ignored(ctx: Context, reason: str, payload: Optional[str]) -> Record:
