@@ -41,3 +41,16 @@ def test_every_setting_is_in_the_configuration_table() -> None:
     rows = set(re.findall(r"`(CLB_UNBIND_[A-Z0-9_]+)`", section))
     missing = sorted(settings_read_by_code() - rows)
     assert not missing, f"README.md's Configuration section does not name: {', '.join(missing)}"
+
+
+def test_the_permissions_section_names_exactly_the_policy() -> None:
+    """The README explains every action the run role is granted, and no action it is not."""
+    import json
+
+    policy = json.loads((ROOT / "cam-policy.json").read_text(encoding="utf-8"))
+    granted = {action for statement in policy["statement"] for action in statement["action"]}
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    match = re.search(r"^## Permissions\n(.*?)(?=^## )", readme, re.S | re.M)
+    assert match, "README.md has no '## Permissions' section"
+    named = set(re.findall(r"`([a-z]+:[A-Za-z]+)`", match.group(1)))
+    assert named == granted, f"not explained: {sorted(granted - named)}; not granted: {sorted(named - granted)}"
