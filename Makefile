@@ -38,6 +38,7 @@ emulator: $(STAMP)
 # Operator commands (deploy/README.md): provision a deployment, then prove it cannot lose a notification.
 # GROUPS="asg-aaaaaaaa asg-bbbbbbbb" [REGION=ap-guangzhou] [DRY_RUN=1] [FUNCTION=clb-unbind] [JSON=1]
 # [TRANSITION=NORMAL|EXTENSION] [CMQ_ENDPOINT=https://cmq-gz.public.tencenttdmq.com] (docs/regions.md).
+# The watching in CLS (docs/alarms.md): [LOGSET=<logset id>] [TOPIC=<topic id>] [NOTICE=<alarm notice id>].
 # They honour CLB_UNBIND_ENDPOINT and find credentials as handler/clb_unbind/credentials.py says. Every
 # value reaches the shell single-quoted (q), and the tool validates it before any call. GNU make itself
 # exits 2 for any failed command, so each target prints the command's own exit status (0 ok, 1 violated
@@ -45,7 +46,8 @@ emulator: $(STAMP)
 yes = $(filter 1 true yes,$(1))
 q = '$(subst ','\'',$(1))'
 OPS_FLAGS = $(foreach g,$(GROUPS),--group $(call q,$(g))) $(if $(REGION),--region $(call q,$(REGION))) \
-	$(if $(FUNCTION),--function $(call q,$(FUNCTION))) $(if $(CMQ_ENDPOINT),--cmq-endpoint $(call q,$(CMQ_ENDPOINT)))
+	$(if $(FUNCTION),--function $(call q,$(FUNCTION))) $(if $(CMQ_ENDPOINT),--cmq-endpoint $(call q,$(CMQ_ENDPOINT))) \
+	$(if $(LOGSET),--logset $(call q,$(LOGSET))) $(if $(TOPIC),--topic $(call q,$(TOPIC))) $(if $(NOTICE),--notice $(call q,$(NOTICE)))
 status = || { code=$$?; echo "make $@: the command exited $$code" >&2; exit $$code; }
 
 setup: $(STAMP)

@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Dict, List, Optional, Tuple
 
 from . import report
+from .chart import write_chart
 from .emulator_process import ROOT, EmulatorKnobs
 from .estates import LIFECYCLE_QUEUE
 from .imports import ImportTimes, measure
@@ -156,6 +157,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     out += ["  " + line for line in report.goal_lines(WORKLOADS, runs, knobs, imports, package_facts(), ecm_check)]
     out += ["  " + line for line in report.queue_goal_lines(queue_runs)]
     out.append("")
+    out.append(f"chart: {write_chart(chosen, runs, queue_runs, knobs)}")
     out.append(f"bench took {time.monotonic() - started:.0f}s")
     print("\n".join(out), flush=True)
     mixed_ok = mixed is None or mixed.ok

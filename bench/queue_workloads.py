@@ -118,8 +118,14 @@ def sweep_reads(members_per_group: List[int]) -> int:
                for i in range(0, len(groups), GROUPS_PER_CALL))
 
 
+def audit_reads(groups: int) -> int:
+    """The hook audit's read after the sweep (handler/clb_unbind/audit.py): one page of activities per 5 groups."""
+    return -(-groups // 5)
+
+
 def idle_sweep_bound(members_per_group: List[int]) -> Dict[str, int]:
-    return {"as:DescribeAutoScalingInstances": sweep_reads(members_per_group), "cmq:BatchReceiveMessage": 1}
+    return {"as:DescribeAutoScalingInstances": sweep_reads(members_per_group), "cmq:BatchReceiveMessage": 1,
+            "as:DescribeAutoScalingActivities": audit_reads(len(members_per_group))}
 
 
 def reconcile_bound(shape: Shape, members_per_group: List[int], leaving: int) -> Dict[str, int]:
@@ -132,6 +138,7 @@ def reconcile_bound(shape: Shape, members_per_group: List[int], leaving: int) ->
     bound["as:DescribeAutoScalingInstances"] = sweep_reads(members_per_group)
     bound["as:DescribeLifecycleHooks"] = 1
     bound["cmq:BatchReceiveMessage"] = 1
+    bound["as:DescribeAutoScalingActivities"] = bound.get("as:DescribeAutoScalingActivities", 0) + audit_reads(len(members_per_group))
     return bound
 
 

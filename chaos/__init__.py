@@ -7,6 +7,11 @@ that nothing was lost and nothing else was touched (`invariants.check`). `python
 [--seed S]` prints the counts (`report`) and exits non-zero when an invariant failed; the message
 names the seed, and `python -m chaos --runs 1 --seed <seed>` replays that run.
 
+Queue mode (one seed in three; `--mode queue` for all): Auto Scaling scales in, its notifications and
+junk, forged and wrong-hook messages fill the emulator's CMQ lifecycle queue, and timer runs consume it
+with receive and delete failures, visibility timeouts running out mid-pass, overlapping runs and a
+worker process killed with SIGKILL (`queue_scenario`, `queue_runner`, `queue_invariants`, `worker`).
+
 Not part of the deployed function.
 """
 from __future__ import annotations

@@ -66,8 +66,16 @@ def summary(results: Sequence[RunResult]) -> str:
     lines.append(f"leaving instances         {counts['leaving']}: unbound {counts['unbound']}, "
                  f"dead-lettered {counts['dead_lettered']}, kept by SCF {counts['scf_kept']}")
     lines.append(f"events kept by SCF's DLQ  {counts['scf_kept_events']}")
+    if counts["queue_runs"]:
+        lines.append(f"queue mode                {counts['queue_runs']} run(s): {counts['timer_runs']} timer runs "
+                     f"({counts['overlaps']} overlapping pair(s), {counts['killed']} worker(s) killed with SIGKILL); "
+                     f"receive failures {counts['receive_faults']}, delete failures {counts['delete_faults']}, "
+                     f"handles stale after the visibility timeout {counts['stale_deletes']}; forged or wrong-hook "
+                     f"messages {counts['forged']}, junk {counts['junk']}; moved by the queue's own dead-letter policy "
+                     f"{counts['queue_dead']}")
     lines.append(f"lost                      {counts['lost']}")
     lines.append(f"wrong unbinds             {counts['wrong_unbinds']}")
+    lines.append(f"foreign completions       {counts['foreign_completions']}")
     lines.append(f"invariant violations      {counts['violations']} in {len(failed)} run(s)")
     for r in failed:
         lines.append("")

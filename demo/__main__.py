@@ -108,6 +108,7 @@ def main() -> int:
     from index import main_handler
 
     runs: List[Tuple[str, Any, float]] = []
+    timer_lines: List[Dict[str, Any]] = []
     for path in sorted((ROOT / "events").glob("*.json")):
         event = json.loads(path.read_text())
         if isinstance(event, dict) and "requestContext" in event:
@@ -122,7 +123,9 @@ def main() -> int:
                 print(f"--- before the timer run, {line}", flush=True)
             os.environ.update(TIMER_ENV)
         started = time.monotonic()
+        tee = Tee(sys.stdout)
         try:
+            sys.stdout = tee
             answer: Any = main_handler(event, {"request_id": f"demo-{path.stem}", "time_limit_in_ms": 60000})
             if timer:
                 answer = {**answer, "queuesAfter": admin(endpoint, "queues"),
@@ -130,13 +133,45 @@ def main() -> int:
         except Exception as exc:  # the function raises when work cannot be queued: show it, go on
             answer = exc
         finally:
+            sys.stdout = tee.inner
+            if timer:
+                timer_lines = tee.json_lines()
             for name in TIMER_ENV:
                 os.environ.pop(name, None)
             proc.terminate()
             proc.wait(timeout=10)
         runs.append((path.name, answer, time.monotonic() - started))
     print(summary(runs))
+    if timer_lines:
+        print(f"\nTimeline of the timer run, drawn from its JSON logs: {draw_timeline(timer_lines)}")
     return 0
+
+
+class Tee:
+    """Stdout for one invocation: printed as it comes, and kept for the picture."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.text: List[str] = []
+
+    def write(self, data: str) -> int:
+        self.text.append(data)
+        return self.inner.write(data)
+
+    def flush(self) -> None:
+        self.inner.flush()
+
+    def json_lines(self) -> List[Dict[str, Any]]:
+        return [json.loads(line) for line in "".join(self.text).splitlines() if line.startswith("{")]
+
+
+def draw_timeline(lines: List[Dict[str, Any]]) -> Path:
+    from tools.pictures import timeline_svg
+
+    out = ROOT / "dist" / "demo-timer-timeline.svg"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(timeline_svg(lines, "One timer run of the demo: queue pass, then the sweep"))
+    return out
 
 
 def summary(runs: List[Tuple[str, Any, float]]) -> str:

@@ -24,6 +24,8 @@ class ApplyError(Exception):
 def _resolve(value: Any, ctx: Dict[str, Any]) -> Any:
     if isinstance(value, Ref):
         return ctx[value.name]
+    if callable(getattr(value, "resolve", None)):  # text built from earlier answers (watching.JsonText)
+        return value.resolve(lambda v: _resolve(v, ctx))
     if isinstance(value, dict):
         return {k: _resolve(v, ctx) for k, v in value.items()}
     if isinstance(value, list):

@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
-from . import deadletters, localrun, release, teardown
+from . import current, deadletters, localrun, release, teardown, watching
 from .apply import ApplyError, apply, pending
 from .cloud import ApiFailure, Cloud, CredentialError
 from .desired import PACKAGE, Desired, Inputs, desired
@@ -45,6 +45,11 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--namespace", default="default")
     common.add_argument("--group", action="append", default=[], metavar="ASG_ID", help="scaling group (repeatable)")
     common.add_argument("--cmq-endpoint", help="CMQ data-plane base URL (CLB_UNBIND_CMQ_ENDPOINT; docs/regions.md)")
+    common.add_argument("--logset", help="an existing CLS logset id for the function's logs (default: logset clb-unbind, made)")
+    common.add_argument("--topic", help="an existing CLS topic id for the function's logs (default: one named after the function)")
+    common.add_argument("--notice", help="a CLS alarm notice id the alarms notify (default: none, said so; docs/alarms.md)")
+    common.add_argument("--latency-alarm-seconds", type=int, default=watching.LATENCY_SECONDS,
+                        help=f"hook latency above which the alarm fires (default {watching.LATENCY_SECONDS})")
     s = sub.add_parser("setup", parents=[common], help="provision idempotently; --dry-run prints the plan only")
     s.add_argument("--dry-run", action="store_true", help="print the plan, call no write API")
     s.add_argument("--package", type=Path, default=PACKAGE, help="the zip `make package` builds (default dist/clb-unbind.zip)")
@@ -160,7 +165,7 @@ def setup(args: argparse.Namespace, cloud_factory: Callable[..., Cloud], say: Ca
         say(f"  {resource} {value.name} = {value.value}")
         say(f"      because {value.reason}")
     try:
-        steps = plan(cloud, d, release.release_steps)
+        steps = plan(cloud, d, _and_watching(_watch(args), d))
     except PlanError as exc:
         say(f"setup: {exc}")
         return FAILED
@@ -192,15 +197,29 @@ def setup(args: argparse.Namespace, cloud_factory: Callable[..., Cloud], say: Ca
         before = moved.split(" -> ")[0].lstrip("-> ").strip()
         say(f"the timer now runs version {live.get('FunctionVersion')} (alias {release.ALIAS})"
             + (f"; undo: `make rollback VERSION={before}`" if before else ""))
+    say(watching.notice_line(_watch(args)))
     say(f"{sent} write call(s) made; now run `make check GROUPS=\"{groups}\"` "
         f"(python -m deploy check --function {d.function.name} --region {d.inputs.region})")
     return OK
 
 
+def _watch(args: argparse.Namespace) -> watching.Watch:
+    return watching.Watch(args.function, args.namespace, args.logset, args.topic, args.notice, args.latency_alarm_seconds)
+
+
+def _and_watching(w: watching.Watch, d: Desired) -> Callable[..., list]:
+    """The release steps (version, alias), then the watching's (deploy/watching.py): both need the function."""
+    def steps(cloud: Cloud, desired_: Desired, exists: bool) -> list:
+        live = current.function(cloud, desired_.function.name, desired_.function.namespace) if exists else None
+        return release.release_steps(cloud, desired_, exists) + watching.steps(cloud, w, desired_.inputs.region, live,
+                                                                               desired_.function.role)
+    return steps
+
+
 def run_check(args: argparse.Namespace, cloud_factory: Callable[..., Cloud], say: Callable[[str], None]) -> int:
     try:
         cloud = cloud_factory(_region(args.region), dry_run=True)
-        findings = check(cloud, args.function, args.namespace, args.group)
+        findings = check(cloud, args.function, args.namespace, args.group, watch=_watch(args))
         if args.cmq_endpoint:
             findings = endpoint_finding(cloud, args.function, args.namespace, args.cmq_endpoint, findings)
     except CredentialError as exc:

@@ -28,6 +28,7 @@ from urllib.parse import urlparse
 SERVICES: Dict[str, Tuple[str, str, str, bool]] = {
     "scf": ("tencentcloud.scf.v20180416.scf_client", "ScfClient", "tencentcloud.scf.v20180416.models", True),
     "cam": ("tencentcloud.cam.v20190116.cam_client", "CamClient", "tencentcloud.cam.v20190116.models", False),
+    "cls": ("tencentcloud.cls.v20201016.cls_client", "ClsClient", "tencentcloud.cls.v20201016.models", True),
     "tdmq": ("tencentcloud.tdmq.v20200217.tdmq_client", "TdmqClient", "tencentcloud.tdmq.v20200217.models", True),
     "as": ("tencentcloud.autoscaling.v20180419.autoscaling_client", "AutoscalingClient",
            "tencentcloud.autoscaling.v20180419.models", True),

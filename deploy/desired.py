@@ -140,6 +140,8 @@ def environment(inputs: Inputs) -> Dict[str, str]:
         "CLB_UNBIND_POLL_SECONDS": _fmt(t.poll_seconds),
         "CLB_UNBIND_RETRY_BASE_SECONDS": _fmt(t.retry_base_seconds),
         "CLB_UNBIND_RETRY_MAX_SECONDS": _fmt(t.retry_max_seconds),
+        # The hook audit's window is the timer's interval (handler audit.py, docs/alarms.md).
+        "CLB_UNBIND_AUDIT_SECONDS": str(t.timer_interval),
     }
     if inputs.cmq_endpoint:
         env["CLB_UNBIND_CMQ_ENDPOINT"] = inputs.cmq_endpoint

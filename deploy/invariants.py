@@ -18,7 +18,7 @@ import fnmatch
 import time
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Set
 
-from . import current, dangers, permissions
+from . import current, dangers, permissions, watching
 from .cloud import Cloud
 from .findings import Finding
 from .function_settings import function_settings
@@ -148,12 +148,12 @@ def _message_age(q: Json, now: float) -> str:
 
 CORE = ("function", "timer", "visibility_timeout", "dead_letter_policy", "retention", "hooks", "groups", "run_role",
         "dead_letters")
-INVARIANTS = CORE + dangers.NAMES
+INVARIANTS = CORE + dangers.NAMES + watching.NAMES
 """Every finding check reports, in its order."""
 
 
 def check(cloud: Cloud, function: str, namespace: str = "default", groups: Sequence[str] = (),
-          now: Optional[float] = None) -> List[Finding]:
+          now: Optional[float] = None, watch: Optional[watching.Watch] = None) -> List[Finding]:
     now = time.time() if now is None else now
     setup_hint = "run `make setup GROUPS=\"asg-…\"` (python -m deploy setup --group asg-…)"
     out: List[Finding] = []
@@ -376,4 +376,5 @@ def check(cloud: Cloud, function: str, namespace: str = "default", groups: Seque
                 dangers.message_size(cloud, [retry, env.get("CLB_UNBIND_DEAD_LETTER_QUEUE", "")]),
                 dangers.timer_code(cloud, fn, namespace, enabled_timers),
                 dangers.envelope_secret(env)]
+    out += watching.findings(cloud, fn, watch or watching.Watch(function, namespace))
     return out

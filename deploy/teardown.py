@@ -28,7 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, List, Optional
 
-from . import current
+from . import current, watching
 from .apply import ApplyError, apply, pending
 from .cloud import ApiFailure, Cloud
 from .desired import Inputs
@@ -48,6 +48,7 @@ def _messages(q: dict) -> int:
 
 def plan_teardown(cloud: Cloud, inputs: Inputs, force: bool) -> Teardown:
     t = Teardown()
+    t.steps, t.kept = watching.teardown_steps(cloud, watching.Watch(inputs.function, inputs.namespace))
     fn = current.function(cloud, inputs.function, inputs.namespace)
     env = current.environment(fn)
     queue = env.get("CLB_UNBIND_QUEUE") or inputs.queue

@@ -289,6 +289,19 @@ class Emulator:
             snap["endpoint"] = self.endpoint
             return snap
 
+    def end_wait(self, instance_id: str, reason: str, ended_at: float | None = None) -> list[str]:
+        """Auto Scaling ends the instance's wait itself (``HEARTBEAT_TIMEOUT``, ``NOTIFICATION_FAILURE``,
+        ``ANOTHER_ACTION_ABANDON``): :func:`emulator.scaling.end_wait`. Returns the hooks ended."""
+        with self._lock:
+            return scaling.end_wait(self._estate, instance_id, reason, self._wall(), ended_at)
+
+    def ship_logs(self, topic_id: str, lines: Any, function: str = "") -> int:
+        """Store a function's printed lines in a CLS topic, as SCF's log shipping would (services/cls.py)."""
+        from .services import cls
+
+        with self._lock:
+            return cls.ingest(self._estate, topic_id, lines, function=function)
+
     def calls_as_dicts(self) -> list[dict[str, Any]]:
         return [asdict(c) for c in self.calls]
 

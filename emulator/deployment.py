@@ -93,6 +93,8 @@ class Function:
     add_time: str = field(default_factory=_now_text)
     mod_time: str = field(default_factory=_now_text)
     code_updates: int = 0
+    cls_logset_id: str = ""
+    cls_topic_id: str = ""
     versions: Dict[str, Version] = field(default_factory=dict)
     last_version: int = 0
     aliases: Dict[str, Alias] = field(default_factory=_default_aliases)

@@ -155,6 +155,9 @@ class LifecycleAction:
     result: str | None = None
     transition: str = "INSTANCE_TERMINATING"
     completions: int = 0
+    reason: str = ""
+    """``ResultReason`` when Auto Scaling itself ended the wait (``HEARTBEAT_TIMEOUT``, ...); empty: by the API."""
+    notification: str = "SUCCESSFUL"
 
 
 @dataclass

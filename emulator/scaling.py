@@ -114,6 +114,36 @@ def scale_in(estate: Estate, broker: Broker, group_id: str, instance_ids: list[s
             "terminating": [iid for iid in instance_ids if group.members[iid].state == "TERMINATING"]}
 
 
+END_REASONS = frozenset({"HEARTBEAT_TIMEOUT", "NOTIFICATION_FAILURE", "ANOTHER_ACTION_ABANDON"})
+
+
+def end_wait(estate: Estate, instance_id: str, reason: str, wall: float, ended_at: float | None = None) -> list[str]:
+    """Auto Scaling ends the instance's pending terminating actions itself, with each hook's
+    ``DefaultResult`` (SDK ``LifecycleActionResultInfo.ResultReason``: "结果根据DefaultResult设置" for
+    HEARTBEAT_TIMEOUT and NOTIFICATION_FAILURE; ABANDON for ANOTHER_ACTION_ABANDON). The instance moves
+    on, and a scale-in activity none of whose instances still waits ends (``SUCCESSFUL``, ``EndTime``
+    now, or ``ended_at``: chosen, the API pages do not say when an activity with a timed-out hook ends)."""
+    if reason not in END_REASONS:
+        raise ValueError(f"reason must be one of {sorted(END_REASONS)}")
+    ended: list[str] = []
+    for action in estate.lifecycle_actions:
+        if action.instance_id != instance_id or action.result is not None:
+            continue
+        hook = estate.hooks.get(action.hook_id)
+        action.result = "ABANDON" if reason == "ANOTHER_ACTION_ABANDON" else (hook.default_result if hook else "CONTINUE")
+        action.reason = reason
+        if reason == "NOTIFICATION_FAILURE":
+            action.notification = "FAILED"
+        ended.append(action.hook_id)
+        after_completion(estate, action, wall)
+    for activity in estate.activities.values():
+        ids = {i for i, _ in activity.related}
+        if instance_id in ids and not activity.end_time and not any(
+                a.instance_id in ids and a.result is None for a in estate.lifecycle_actions):
+            activity.status_code, activity.end_time = "SUCCESSFUL", iso(wall if ended_at is None else ended_at)
+    return ended
+
+
 def _activity_id(estate: Estate) -> str:
     n = len(estate.activities) + 1
     while f"asa-emu{n:05d}" in estate.activities:

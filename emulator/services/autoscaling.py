@@ -38,6 +38,7 @@ Behaviour sources:
 """
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from .. import scaling
@@ -211,15 +212,33 @@ def describe_auto_scaling_activities(ctx: Ctx, params: dict) -> dict:
     }
     for name, values in wanted.items():
         found = [a for a in found if checks[name](a, set(values))]
+    if ids is None:
+        # "伸缩活动最早的开始时间" / "最晚的结束时间" (ignored with ActivityIds): an activity still running
+        # has no end yet, so an EndTime leaves it out (chosen).
+        start, end = _utc(params, "StartTime"), _utc(params, "EndTime")
+        if start:
+            found = [a for a in found if a.start_time >= start]
+        if end:
+            found = [a for a in found if a.end_time and a.end_time <= end]
     return {"TotalCount": len(found), "ActivitySet": [_activity(ctx, a) for a in page(found, params)]}
+
+
+def _utc(params: dict, name: str) -> str:
+    """`YYYY-MM-DDThh:mm:ssZ` as the request docstring gives it; compared as text (same format)."""
+    value = params.get(name)
+    if value is None:
+        return ""
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z", value):
+        raise ApiError(INVALID_PARAMETER_VALUE, f"`{name}` must be UTC ISO8601 YYYY-MM-DDThh:mm:ssZ, got {value!r}.")
+    return value
 
 
 def _activity(ctx: Ctx, a: Activity) -> dict:
     related = [{"InstanceId": i, "InstanceStatus": s} for i, s in a.related]
     ids = {i for i, _ in a.related}
     results = [
-        {"LifecycleHookId": l.hook_id, "InstanceId": l.instance_id, "NotificationResult": "SUCCESSFUL",
-         "LifecycleActionResult": l.result or "", "ResultReason": "CALL_INTERFACE" if l.result else ""}
+        {"LifecycleHookId": l.hook_id, "InstanceId": l.instance_id, "NotificationResult": l.notification,
+         "LifecycleActionResult": l.result or "", "ResultReason": l.reason or ("CALL_INTERFACE" if l.result else "")}
         for l in ctx.estate.lifecycle_actions if l.group_id == a.group_id and l.instance_id in ids
     ]
     return {

@@ -201,11 +201,29 @@ def update_function_code(ctx: Ctx, params: dict) -> dict:
     return {}
 
 
+def _cls_target(ctx: Ctx, params: dict) -> dict:
+    """``ClsLogsetId`` / ``ClsTopicId`` (log shipping): both, of a topic in that logset
+    (``InvalidParameterValue.Cls``, chosen for the mismatch), and with ``Role`` passed along
+    (errorcodes ``InvalidParameterValue.ClsRole``: "修改Cls配置需要传入Role参数")."""
+    logset, topic = params.get("ClsLogsetId"), params.get("ClsTopicId")
+    if logset is None and topic is None:
+        return {}
+    if params.get("Role") is None:
+        raise ApiError("InvalidParameterValue.ClsRole", "Changing the Cls configuration needs the Role parameter.")
+    from . import cls
+
+    found = cls.of(ctx.estate).topics.get(topic or "")
+    if (logset or topic) and (found is None or found.logset_id != logset):
+        raise ApiError("InvalidParameterValue.Cls", f"The CLS topic {topic!r} of logset {logset!r} does not exist.")
+    return {"cls_logset_id": logset or "", "cls_topic_id": topic or ""}
+
+
 def update_function_configuration(ctx: Ctx, params: dict) -> dict:
     fn = _function(ctx, params)
+    shipping = _cls_target(ctx, params)
     fields = _settings(ctx, params, fn.runtime)
     fields.pop("runtime", None)
-    for key, value in fields.items():
+    for key, value in {**fields, **shipping}.items():
         setattr(fn, key, value)
     fn.mod_time = deployment._now_text()
     return {}
@@ -247,7 +265,7 @@ def _latest_view(fn: deployment.Function, params: dict) -> dict:
         "FunctionName": fn.name, "UseGpu": "FALSE",
         "Environment": {"Variables": [{"Key": k, "Value": v} for k, v in fn.environment.items()]},
         "CodeResult": "success", "CodeError": "", "ErrNo": 0, "Namespace": fn.namespace, "Role": fn.role,
-        "InstallDependency": "FALSE", "Status": fn.status, "StatusDesc": "", "ClsLogsetId": "", "ClsTopicId": "",
+        "InstallDependency": "FALSE", "Status": fn.status, "StatusDesc": "", "ClsLogsetId": fn.cls_logset_id, "ClsTopicId": fn.cls_topic_id,
         "FunctionId": fn.function_id, "Tags": [], "Type": fn.type, "L5Enable": "FALSE", "Layers": [],
         "AddTime": fn.add_time, "Qualifier": params.get("Qualifier") or "$LATEST", "InitTimeout": 65,
         "StatusReasons": [], "AsyncRunEnable": "FALSE", "TraceEnable": "FALSE", "DnsCache": "FALSE",

@@ -6,7 +6,7 @@ import time
 import uuid
 from typing import Any, Dict, Mapping, Optional, Sequence
 
-from . import log
+from . import log, metrics
 from .cloud.deadline import Deadline
 from .config import Settings, SettingsError
 from .finish import RecordReport, UnfinishedWork, summary_of
@@ -18,9 +18,15 @@ from .triggers.timer import is_timer_event
 
 
 def handle(event: Any, context: Any, env: Optional[Mapping[str, str]] = None) -> Dict[str, Any]:
-    started = time.monotonic()
+    """Every invocation ends with one `metrics` line (metrics.py), whatever it did and however it ended."""
     context = context if isinstance(context, Mapping) else {}
     request_id = str(context.get("request_id") or uuid.uuid4())
+    with metrics.measure(request_id):
+        return _handle(event, context, env, request_id)
+
+
+def _handle(event: Any, context: Mapping[str, Any], env: Optional[Mapping[str, str]], request_id: str) -> Dict[str, Any]:
+    started = time.monotonic()
     try:
         context_region = context.get("tencentcloud_region")
         settings = Settings.from_env(env, context_region if isinstance(context_region, str) else None).require_region()
@@ -36,8 +42,17 @@ def handle(event: Any, context: Any, env: Optional[Mapping[str, str]] = None) ->
         if is_timer_event(event):
             from .timer_run import timer_run
 
-            return timer_run(settings, deadline, request_id)
+            return timer_run(settings, deadline, request_id, _memory_mb(context))
         return _pushed(event, settings, deadline, request_id, started)
+
+
+def _memory_mb(context: Mapping[str, Any]) -> Optional[float]:
+    """SCF's `memory_limit_in_mb`, when the context carries a usable one."""
+    value = context.get("memory_limit_in_mb")
+    try:
+        return float(value) if value is not None and float(value) > 0 else None
+    except (TypeError, ValueError):
+        return None
 
 
 def _pushed(event: Any, settings: Settings, deadline: Deadline, request_id: str, started: float) -> Dict[str, Any]:

@@ -121,6 +121,8 @@ class Settings:
     """TDMQ-for-CMQ topics whose lifecycle hooks are ours too (`CLB_UNBIND_TOPICS`, legacy topic trigger)."""
     envelope_secret: Optional[str] = field(default=None, repr=False)
     """HMAC key of the envelopes the function writes (`CLB_UNBIND_ENVELOPE_SECRET`); none: nothing is signed."""
+    audit_seconds: int = 60
+    """The hook audit's window, the timer's interval (audit.py); 0 turns the audit off."""
 
     @property
     def cmq_base_url(self) -> str:
@@ -190,4 +192,5 @@ class Settings:
             api_clock_skew_seconds=int(_number(env, p + "API_CLOCK_SKEW", 300, 1, 900)),
             topics=_csv(env, p + "TOPICS"),
             envelope_secret=env.get(p + "ENVELOPE_SECRET") or None,
+            audit_seconds=int(_number(env, p + "AUDIT_SECONDS", 60, 0, 3600)),
         )

@@ -91,10 +91,13 @@ def configure(level: str = "INFO", secrets: Sequence[str] = (), stream: Any = No
         )
     )
     handler.addFilter(_Redactor(secrets))
+    # The level applies where lines are written; the logger itself passes every decision on, so that
+    # the run's metrics (metrics.py) count what a quieter log level does not print.
+    handler.setLevel(level if level in logging._nameToLevel else "INFO")
     for old in list(logger.handlers):
         logger.removeHandler(old)
     logger.addHandler(handler)
-    logger.setLevel(level if level in logging._nameToLevel else "INFO")
+    logger.setLevel(logging.DEBUG)
     logger.propagate = False
 
 

@@ -276,5 +276,6 @@ def _complete_one(session: CloudSession, notice: Notice,
         return exc.failure, None
     decision(result, level=logging.INFO if result in (COMPLETED, ALREADY_COMPLETED) else logging.WARNING,
              instance_id=notice.instance_id, lifecycle_hook_id=action.hook_id, lifecycle_action_token=action.token,
-             lifecycle_result="CONTINUE")
+             lifecycle_result="CONTINUE",
+             notified_at=None if notice.confirmed else notice.first_seen)  # the sweep's have no notification
     return None, (None if result in (COMPLETED, ALREADY_COMPLETED) else result)

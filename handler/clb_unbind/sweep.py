@@ -26,7 +26,7 @@ from .config import Settings
 from .finish import RecordReport
 from .log import decision
 from .model import LifecycleAction, Notice, Record
-from .own_hooks import TERMINATING, hooks_of, own_hooks
+from .own_hooks import TERMINATING, hooks_of, is_ours, own_hooks
 from .process import process
 
 SOURCE = "reconcile"
@@ -62,6 +62,8 @@ def sweep(settings: Settings, session: CloudSession, handled: Set[str]) -> Sweep
     try:
         hooks = hooks_of(session, sorted({m.group_id for m in leftover}))
         own = own_hooks((h for group_hooks in hooks.values() for h in group_hooks), settings)
+        every_own = {g: [h for h in sorted(group_hooks, key=lambda h: h.hook_id) if is_ours(h, settings)]
+                     for g, group_hooks in hooks.items()}
     except CloudError as exc:
         report.error = exc.code
         decision("sweep_failed", level=logging.ERROR, groups=groups, error_code=exc.code, error_message=exc.failure.message)
@@ -70,13 +72,18 @@ def sweep(settings: Settings, session: CloudSession, handled: Set[str]) -> Sweep
     for group_id in report.no_own_hook:
         decision("no_own_hook", level=logging.WARNING, group_id=group_id, queue=settings.queue,
                  reason=f"no {TERMINATING} hook of this group notifies {settings.queue}: unbinding, not completing")
+    # Which of the group's own hooks a member waits on, Auto Scaling does not say: each is completed (one
+    # that does not wait answers "not found", which is not a completion). Two own hooks on one group are
+    # odd, but when both notifications are lost, completing only one leaves the member waiting its heartbeat.
     records = [
-        Record(record_id=f"{SOURCE}:{m.instance_id}", source=SOURCE, notices=(Notice(
-            instance_id=m.instance_id, source=SOURCE, reason=WAITING_STATE, record_id=f"{SOURCE}:{m.instance_id}",
-            lifecycle=LifecycleAction(own[m.group_id].hook_id, None, m.group_id) if m.group_id in own else None,
+        Record(record_id=record_id, source=SOURCE, notices=(Notice(
+            instance_id=m.instance_id, source=SOURCE, reason=WAITING_STATE, record_id=record_id,
+            lifecycle=LifecycleAction(hook.hook_id, None, m.group_id) if hook is not None else None,
             dry_run=settings.dry_run, confirmed=True,
         ),))
         for m in leftover
+        for n, hook in enumerate(every_own.get(m.group_id) or [None])
+        for record_id in [f"{SOURCE}:{m.instance_id}" + (f":{hook.hook_id}" if n and hook is not None else "")]
     ]
     report.reconciled = [m.instance_id for m in leftover]
     decision("swept", groups=groups, watched=report.watched, waiting=report.waiting, reconciled=report.reconciled)

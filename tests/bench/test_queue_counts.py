@@ -126,13 +126,14 @@ def test_bounds_of_the_full_queue_workloads() -> None:
         "cmq:BatchReceiveMessage": 4, "cmq:BatchDeleteMessage": 3,
     }
     assert h.members_per_group() == [100, 100, 100]
-    assert idle_sweep_bound(h.members_per_group()) == {"as:DescribeAutoScalingInstances": 3, "cmq:BatchReceiveMessage": 1}
+    assert idle_sweep_bound(h.members_per_group()) == {"as:DescribeAutoScalingInstances": 3, "cmq:BatchReceiveMessage": 1,
+                                                      "as:DescribeAutoScalingActivities": 1}
     assert sweep_reads([50] * 6) == math.ceil(250 / 100) + 1 and sweep_reads([0]) == 1
     assert reconcile_bound(i.shape, i.members_per_group(), 4) == {
         "cvm:DescribeInstances": 1, "clb:DescribeLBListeners": 2, "clb:BatchDeregisterTargets": 4,
         "clb:DescribeTargetGroupInstances": 1, "clb:DescribeClassicalLBByInstanceId": 1, "vpc:DescribeNetworkInterfaces": 1,
         "as:DescribeAutoScalingInstances": 1, "as:DescribeLifecycleHooks": 1, "as:CompleteLifecycleAction": 4,
-        "cmq:BatchReceiveMessage": 1,
+        "cmq:BatchReceiveMessage": 1, "as:DescribeAutoScalingActivities": 1,
     }
     assert queue_wall_bound(40, EmulatorKnobs(0.5, 0.02, 20)) == pytest.approx(10 * 0.02 + 1)
     assert queue_wall_bound(40, EmulatorKnobs(0.5, 0.02, 0)) == pytest.approx(10 * 0.02)

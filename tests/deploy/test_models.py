@@ -9,7 +9,8 @@ from tests.deploy.conftest import GROUPS, Ops
 from tests.functional.test_contracts import useless_fields
 
 MODELS = {"scf": "tencentcloud.scf.v20180416.models", "cam": "tencentcloud.cam.v20190116.models",
-          "tdmq": "tencentcloud.tdmq.v20200217.models", "as": "tencentcloud.autoscaling.v20180419.models"}
+          "tdmq": "tencentcloud.tdmq.v20200217.models", "as": "tencentcloud.autoscaling.v20180419.models",
+          "cls": "tencentcloud.cls.v20201016.models"}
 
 
 def test_every_request_and_reply_of_setup_and_check_fits_the_sdk_models(ops: Ops) -> None:

@@ -35,7 +35,7 @@ def test_a_dry_run_first_then_everything_setup_made_goes(ops: Ops) -> None:
     assert f'Undo: `make setup GROUPS="{" ".join(GROUPS)}"`' in out
     assert sorted(c.action for c in ops.writes()) == sorted(
         ["DeleteTrigger", "DeleteLifecycleHook", "DeleteLifecycleHook", "DeleteFunction", "DeleteCmqQueue", "DeleteCmqQueue",
-         "DetachRolePolicy", "DeletePolicy", "DeleteRole"])
+         "DetachRolePolicy", "DeletePolicy", "DeleteRole"] + ["DeleteAlarm"] * 6 + ["DeleteDashboard"])  # the watching's
 
     ops.emu.clear_calls()
     code, out = ops.run("teardown", "--yes")

@@ -141,12 +141,12 @@ def test_a_run_that_dies_before_deleting_is_finished_by_the_next(fleet: Any, inv
     fleet.scale_in(GROUP, [leaving_id(i) for i in range(3)])
 
     def die(*args: Any, **kwargs: Any) -> Any:
-        raise RuntimeError("the process was killed")
+        raise RuntimeError("a bug between the work and the delete")
 
     with monkeypatch.context() as patch:
         patch.setattr(consumer.cmq, "delete", die)
-        with pytest.raises(RuntimeError):
-            timer(invoke, fleet)
+        answer = timer(invoke, fleet)  # the run does not raise: it goes on to the sweep
+    assert answer["queue"]["stopped"] == "pass_failed" and answer["queue"]["kept"] == 3
     assert all(fleet.bindings(leaving_id(i)) == [] for i in range(3))  # the work was done ...
     assert fleet.queue_state(LIFECYCLE_QUEUE)["inFlight"] == 3  # ... and its messages are still there
     time.sleep(2.2)  # the queue's visibility timeout
@@ -227,3 +227,83 @@ def test_a_pass_gathers_at_most_its_cap_of_instances(fleet: Any, invoke: Any) ->
     answer = timer(invoke, fleet, CLB_UNBIND_MAX_INSTANCES_PER_PASS="16")
     assert answer["queue"]["passes"] == 3 and answer["queue"]["deleted"] == 40  # 16 + 16 + 8
     assert fleet.count("BatchDeregisterTargets") == 3 * 4
+
+
+# -- a pass is bounded, and nothing received is dropped (issue 15, point 4) ----------------------------------
+
+def fill(emulator: Any, bodies: List[str]) -> None:
+    emulator.set_knobs(rate_limit_per_second=0)
+    for body in bodies:
+        send_to_queue(emulator, LIFECYCLE_QUEUE, body)
+    emulator.set_knobs(rate_limit_per_second=20)
+
+
+def test_every_message_counts_toward_the_pass_cap(fleet: Any, invoke: Any) -> None:
+    """Junk and INSTANCE_LAUNCHING name no instance to unbind; they used to never end a pass (3,001 in one)."""
+    launching = json.loads(fleet.messages(LIFECYCLE_QUEUE)[0]["body"]) if fleet.scale_in(GROUP, [leaving_id(0)]) else {}
+    launching["LifecycleTransition"] = "INSTANCE_LAUNCHING"
+    fill(fleet, [json.dumps({"junk": n}) for n in range(30)] + [json.dumps(launching)] * 9)
+    answer = timer(invoke, fleet, CLB_UNBIND_MAX_INSTANCES_PER_PASS="8")
+    assert answer["queue"]["received"] == 40 and answer["queue"]["passes"] == 5  # 8 messages a pass, whatever they say
+    assert all(call.params["numOfMsg"] == "8" for call in fleet.calls if call.action == "BatchReceiveMessage")
+    assert fleet.bindings(leaving_id(0)) == [] and queue_is_empty(fleet)
+
+
+@pytest.mark.parametrize("failure", ["exception", "cloud_error"])
+def test_a_failure_mid_pass_still_handles_what_the_pass_holds_and_the_sweep_runs(
+        fleet: Any, invoke: Any, monkeypatch: pytest.MonkeyPatch, failure: str) -> None:
+    from clb_unbind import consumer
+    from clb_unbind.cloud.errors import CloudError
+    from clb_unbind.model import CloudFailure
+
+    leaving = [leaving_id(i) for i in range(20)]
+    fleet.scale_in(GROUP, leaving)
+    real = consumer.cmq.receive
+    receives: List[int] = []
+
+    def second_fails(*args: Any, **kwargs: Any) -> Any:
+        receives.append(1)
+        if len(receives) == 2:
+            if failure == "exception":
+                raise RuntimeError("a bug in the middle of a pass")
+            raise CloudError(CloudFailure("ServerNetworkError.CmqInvalidAnswer", "unreadable", "cmq:BatchReceiveMessage"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(consumer.cmq, "receive", second_fails)
+    answer = timer(invoke, fleet, CLB_UNBIND_GROUPS=GROUP)
+    first = [i for i in leaving if fleet.bindings(i) == []]
+    assert answer["queue"]["received"] == 16 and answer["queue"]["deleted"] == 16
+    assert answer["queue"]["stopped"] == ("receive_crashed" if failure == "exception" else "receive_failed")
+    assert answer["sweep"]["error"] is None and answer["sweep"]["waiting"] == 4  # the sweep ran, after the pass
+    assert len(first) == 20  # the 16 of the pass, and the sweep's 4 still waiting on their hook
+    assert completions(fleet) == {i: ["CONTINUE"] for i in leaving}
+
+
+def test_the_deadline_is_checked_before_every_receive(fleet: Any, invoke: Any) -> None:
+    """A pass of junk, slow replies, little time: gathering stops for the deadline and what it holds is acknowledged."""
+    fill(fleet, [json.dumps({"junk": n}) for n in range(96)])
+    fleet.set_knobs(latency_seconds=0.4)
+    answer = timer(invoke, fleet, timeout_ms=3000, CLB_UNBIND_SAFETY_MARGIN_SECONDS="0.5")
+    fleet.set_knobs(latency_seconds=0.0)
+    assert answer["queue"]["stopped"] == "deadline", answer["queue"]
+    assert 0 < answer["queue"]["received"] < 96 and answer["queue"]["deleted"] == answer["queue"]["received"]
+
+
+def test_a_malformed_queue_answer_ends_the_consumer_and_the_sweep_still_runs(fleet: Any, invoke: Any) -> None:
+    """Issue 15 point 5: a code of "²" used to raise ValueError out of the timer run, before its sweep
+    (the other malformed answers are in tests/unit/test_cmq_malformed.py)."""
+    reply = '{"code": "\\u00b2", "message": "x"}'
+    from tests.unit.test_cmq_client import Canned
+
+    canned = Canned()
+    canned.thread.start()
+    try:
+        canned.answers.extend([(200, reply)] * 50)
+        scale_in_lost = [leaving_id(0), leaving_id(1)]
+        fleet.scale_in(GROUP, scale_in_lost, publish=False)
+        answer = timer(invoke, fleet, timeout_ms=3000, CLB_UNBIND_GROUPS=GROUP, CLB_UNBIND_CMQ_ENDPOINT=canned.url())
+    finally:
+        canned.server.shutdown()
+        canned.server.server_close()
+    assert answer["queue"]["stopped"] == "receive_failed" and answer["queue"]["received"] == 0
+    assert answer["sweep"]["reconciled"] == scale_in_lost and completions(fleet) == {i: ["CONTINUE"] for i in scale_in_lost}

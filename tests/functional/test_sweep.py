@@ -78,7 +78,9 @@ def test_an_idle_sweep_costs_one_read_per_hundred_members(fleet: Any, invoke: An
     members = len(fleet.auto_scaling_instances())
     assert answer["sweep"]["watched"] == members
     assert fleet.count("DescribeAutoScalingInstances") == -(-members // 100)
-    assert {c.action for c in fleet.calls} == {"BatchReceiveMessage", "DescribeAutoScalingInstances"}
+    # and the hook audit's one read of recent activities (audit.py)
+    assert {c.action for c in fleet.calls} == {"BatchReceiveMessage", "DescribeAutoScalingInstances", "DescribeAutoScalingActivities"}
+    assert fleet.count("DescribeAutoScalingActivities") == 1
 
 
 def test_only_our_own_hook_of_a_watched_group_is_ever_completed(make_emulator: Any, function_env: Any, monkeypatch: Any, invoke: Any) -> None:
@@ -144,3 +146,19 @@ def test_the_sweep_skips_what_the_queue_pass_brought_even_when_it_still_waits(fl
     answer = timer(invoke, CLB_UNBIND_DRY_RUN="true")
     assert answer["queue"]["received"] == 3 and answer["sweep"]["waiting"] == 3
     assert answer["sweep"]["reconciled"] == [] and fleet.count("DescribeLifecycleHooks") == 0
+
+
+def test_every_own_hook_a_member_waits_on_is_completed(make_emulator: Any, function_env: Any, monkeypatch: Any, invoke: Any) -> None:
+    """Two hooks of one group notify our queue and both notifications are lost (found by the chaos suite's
+    queue mode, seed 60): the sweep completed only the lowest hook id, and the member waited its heartbeat."""
+    estate = fleet_estate(Shape(leaving=40, load_balancers=5, bound_on=4), groups=1)
+    hooks = estate["scalingGroups"][0]["lifecycleHooks"]
+    hooks.append({**hooks[0], "lifecycleHookId": "ash-second01", "lifecycleHookName": "second"})
+    emu = start(make_emulator, monkeypatch, estate)
+    leaving = [leaving_id(0), leaving_id(1)]
+    scale_in(emu, leaving, publish=False)
+    timer(invoke, CLB_UNBIND_GROUPS=group_id(0))
+    assert results(emu) == {i: ["CONTINUE", "CONTINUE"] for i in leaving}
+    assert {m["instanceId"]: m["lifeCycleState"] for m in emu.auto_scaling_instances() if m["instanceId"] in leaving} \
+        == {i: "TERMINATING" for i in leaving}
+    assert all(emu.bindings(i) == [] for i in leaving)

@@ -42,6 +42,7 @@ import hmac
 import json
 import logging
 import math
+import re
 import secrets
 import threading
 import time
@@ -148,7 +149,13 @@ def receive(session: CloudSession, queue: str, max_messages: int = 16, poll_seco
     )
     if answer["code"] == NO_MESSAGE:
         return []
-    return _messages(queue, answer.get("msgInfoList"))
+    items = answer.get("msgInfoList")
+    if not isinstance(items, list):
+        # Messages may have been handed out with it: they come back after the visibility timeout.
+        raise CloudError(CloudFailure("ServerNetworkError.CmqInvalidAnswer",
+                                      f"BatchReceiveMessage answered code 0 with msgInfoList {_shape(items)}, not a list",
+                                      f"{SERVICE}:BatchReceiveMessage", _request_id(answer)))
+    return _messages(queue, items)
 
 
 def delete(session: CloudSession, queue: str, receipt_handles: Sequence[str]) -> DeleteResult:
@@ -316,26 +323,59 @@ def _attempt(
         return CloudFailure("ClientNetworkError.CmqConnection", _clean(_describe(exc), hidden), qualified)
     except requests.RequestException as exc:
         return CloudFailure("ClientNetworkError.Cmq", _clean(_describe(exc), hidden), qualified)
+    return _read_answer(status, content, hidden, qualified, accept)
+
+
+def _read_answer(
+    status: int, content: bytes, hidden: Sequence[str], qualified: str, accept: AbstractSet[int]
+) -> Union[CloudFailure, Dict[str, Any]]:
+    """The answer as a dict with an int `code` and a str `message`, or a failure that says what was wrong.
+
+    Total: whatever the bytes (not JSON, nested deeper than the parser's recursion limit, a `code` that is
+    not an ASCII integer, fields of the wrong type), the outcome is a `CloudFailure`, never an exception,
+    so one unreadable answer cannot end a timer run before its sweep."""
     try:
         answer = json.loads(content)
+    except RecursionError:
+        return _unreadable(status, "nested deeper than the JSON parser's recursion limit", qualified)
     except ValueError:
-        answer = None
-    code = _int(answer.get("code")) if isinstance(answer, dict) else None
-    if not isinstance(answer, dict) or code is None:
-        text = _clean(content.decode("utf-8", "replace"), hidden)
-        if status >= 500 or status == 429:
-            return CloudFailure(f"ServerNetworkError.CmqHttp{status}", text, qualified)
-        if status == 200:
-            return CloudFailure("ServerNetworkError.CmqInvalidAnswer", text, qualified)
-        return CloudFailure(f"FailedOperation.CmqHttp{status}", text, qualified)
+        return _unreadable(status, "not JSON: " + _clean(content[:MESSAGE_CHARS].decode("utf-8", "replace"), hidden), qualified)
+    if not isinstance(answer, dict):
+        return _unreadable(status, f"a JSON {type(answer).__name__}, not an object", qualified)
+    code = _int(answer.get("code"))
+    if code is None:
+        return _unreadable(status, f"no integer code (code is {_shape(answer.get('code'))})", qualified)
     answer["code"] = code
-    answer["message"] = _clean(_message(answer), hidden)
-    for entry in answer.get("errorList") or []:
-        if isinstance(entry, dict):
-            entry["message"] = _clean(_message(entry), hidden)
+    answer["message"] = _clean(_message(answer), hidden) or f"code {code}, no message"
+    errors = answer.get("errorList")
+    if isinstance(errors, list):
+        for entry in errors:
+            if isinstance(entry, dict):
+                entry["message"] = _clean(_message(entry), hidden) or f"code {entry.get('code')!r:.20}, no message"
     if code in accept:
         return answer
     return CloudFailure(failure_code(code), answer["message"], qualified, _request_id(answer))
+
+
+def _unreadable(status: int, what: str, qualified: str) -> CloudFailure:
+    """An answer that is not `{code, message, ...}`: a gateway's page, a truncated body, or garbage.
+
+    Its HTTP status decides whether another try may help, as for any transport error."""
+    message = f"HTTP {status}, unreadable answer: {what}"[:MESSAGE_CHARS]
+    if status >= 500 or status == 429:
+        return CloudFailure(f"ServerNetworkError.CmqHttp{status}", message, qualified)
+    if status == 200:
+        return CloudFailure("ServerNetworkError.CmqInvalidAnswer", message, qualified)
+    return CloudFailure(f"FailedOperation.CmqHttp{status}", message, qualified)
+
+
+def _shape(value: Any) -> str:
+    """A value named for an error message without printing it (it may be huge or hostile)."""
+    if value is None:
+        return "missing"
+    if isinstance(value, str):
+        return f"the string {value[:20]!r}"
+    return f"a {type(value).__name__}"
 
 
 def _sort_deletes(
@@ -354,8 +394,15 @@ def _sort_deletes(
         stale.extend(chunk)
         return
     request_id = _request_id(answer)
+    entries = answer.get("errorList")
+    if not isinstance(entries, list):
+        # Which handles failed is unknown: none is counted deleted (a failed delete is harmless, a lost one is not).
+        unknown = CloudFailure(failure_code(code), f"errorList is {_shape(entries)}, not a list: "
+                               "which messages were deleted is unknown", action, request_id)
+        failed.update((handle, unknown) for handle in chunk)
+        return
     reported: Dict[str, Tuple[int, str]] = {}
-    for entry in answer.get("errorList") or []:
+    for entry in entries:
         if not isinstance(entry, dict):
             continue
         handle = entry.get("receiptHandle")
@@ -406,22 +453,33 @@ def _messages(queue: str, items: Any) -> List[QueueMessage]:
     return messages
 
 
+_INTEGER = re.compile(r"-?[0-9]{1,18}")
+"""ASCII digits only: `str.isdigit` accepts "²" and "٣", which `int` then refuses or reads as another number."""
+
+
 def _int(value: Any) -> Optional[int]:
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value)
+    if isinstance(value, str) and _INTEGER.fullmatch(value.strip()):
+        return int(value.strip())
     return None
 
 
 def _message(answer: Mapping[str, Any]) -> str:
-    return str(answer.get("message") or answer.get("Message") or "")
+    for key in ("message", "Message"):
+        value = answer.get(key)
+        if isinstance(value, str) and value:
+            return value
+        if value is not None and not isinstance(value, str):
+            return f"({key} is {_shape(value)})"
+    return ""
 
 
 def _request_id(answer: Mapping[str, Any]) -> Optional[str]:
-    return str(answer.get("requestId") or "") or None
+    value = answer.get("requestId")
+    return value[:MESSAGE_CHARS] if isinstance(value, str) and value else None
 
 
 def _describe(exc: BaseException) -> str:

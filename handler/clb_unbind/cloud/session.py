@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Tuple
 from urllib.parse import urlparse
 
+from .. import metrics
 from ..config import Settings
 from ..log import decision
 from ..model import CloudFailure
@@ -58,12 +59,19 @@ class CallCounter:
     """Counts calls per action: the figure the tests and the summary report."""
 
     counts: Dict[str, int] = field(default_factory=dict)
+    failures: Dict[str, int] = field(default_factory=dict)
+    """Failed attempts per `service:Action ErrorCode` (the metrics line's breakdown)."""
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add(self, service: str, action: str) -> None:
         with self.lock:
             key = f"{service}:{action}"
             self.counts[key] = self.counts.get(key, 0) + 1
+
+    def fail(self, action: str, code: str) -> None:
+        with self.lock:
+            key = f"{action} {code}"
+            self.failures[key] = self.failures.get(key, 0) + 1
 
     @property
     def total(self) -> int:
@@ -100,6 +108,7 @@ class CloudSession:
         self.sleep = sleep
         self.rng = rng or random.Random()
         self.calls = CallCounter()
+        metrics.watch(self.calls)
         self.limiter = _limiter(settings.rate_limit_per_second)
         self.latency = 0.0
         """Smoothed seconds per call: a call is not started when less time than this is left."""
@@ -198,6 +207,7 @@ class CloudSession:
         """After the `attempt`-th try failed: raise `CloudError` if the failure is not worth another try,
         or if the pause and another call would not fit in `budget`; else log and wait. Shared with the
         clients that make their own HTTP calls (the CMQ data plane)."""
+        self.calls.fail(failure.action, failure.code)
         if not is_retryable(failure.code):
             raise CloudError(failure)
         pause = self._pause(service, failure.code, attempt)

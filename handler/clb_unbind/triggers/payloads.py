@@ -76,6 +76,7 @@ class LifecycleNotification(Strict):
     """Required: the claim is checked against this group (trust.py)."""
     ActivityId: Optional[str] = Field(default=None, pattern=r"^asa-[0-9a-z]{8,32}$")
     LifecycleHookName: Optional[str] = Field(default=None, max_length=256)
+    Time: Any = None
     dryRun: Optional[bool] = None
 
 
@@ -191,6 +192,7 @@ def _lifecycle(data: dict, ctx: Context, raw: Optional[str]) -> Record:
             hook_name=msg.LifecycleHookName,
         ),
         dry_run=_dry_run(ctx, msg.dryRun),
+        first_seen=envelopes.notified_at(msg.Time),
         activity_id=msg.ActivityId,
     )
     return Record(record_id=ctx.record_id, source=ctx.source, notices=(notice,), payload=raw)

@@ -67,6 +67,20 @@ def parse_iso(value: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
+def notified_at(value: Any) -> Optional[str]:
+    """A notification's `Time` as this project writes times, kept as its notice's `first_seen` so that
+    retries carry it and hook latency counts from it (docs/metrics.md); None when it is not a time."""
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = parse_iso(value)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
 def _iso(value: str) -> str:
     try:
         parse_iso(value)
