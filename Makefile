@@ -16,7 +16,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check --quiet --select F,E9 --target-version py310 handler emulator chaos bench tools demo tests deploy
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 4
 
 # Seeded fault-injection runs against the emulator; a short version runs inside `make test`.
 chaos: $(STAMP)

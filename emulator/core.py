@@ -266,6 +266,15 @@ class Emulator:
                 raise KeyError(f"no load balancer {lb_id!r} in the estate")
             self._tasks.lock(lb_id, seconds, self._now())
 
+    def set_connections(self, ip: str, connections: int, close_per_period: int = 0, stuck: int = 0) -> None:
+        """Backend ``ip``'s connections as Cloud Monitor will report them (``emulator/connections.py``)."""
+        from .connections import Profile
+
+        if not 0 <= stuck <= connections or close_per_period < 0:
+            raise ValueError("need 0 <= stuck <= connections and close_per_period >= 0")
+        with self._lock:
+            self._estate.connections.profiles[ip] = Profile(connections, close_per_period, stuck)
+
     def release_load_balancer(self, lb_id: str) -> None:
         """End a `lock_load_balancer` early."""
         with self._lock:

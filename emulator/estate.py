@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 from . import bindings as extra_bindings
+from .connections import ConnectionModel
 
 L7_PROTOCOLS = frozenset({"HTTP", "HTTPS"})
 L4_PROTOCOLS = frozenset({"TCP", "UDP", "TCP_SSL", "QUIC"})
@@ -275,6 +276,8 @@ class Estate:
     app_id: str = "1251783334"
     extras: extra_bindings.Extras = field(default_factory=extra_bindings.Extras)
     """Target groups and classic load balancers' backends (``emulator/bindings.py``)."""
+    connections: ConnectionModel = field(default_factory=ConnectionModel)
+    """Backends' connections as Cloud Monitor reports them (``emulator/connections.py``)."""
 
     # ----------------------------------------------------------------- loading
     @classmethod

@@ -54,6 +54,14 @@ class Knobs:
     * ``as_terminate_seconds`` – how long a TERMINATING member stays in its scaling group before it is
       gone from ``DescribeAutoScalingInstances``; ``None`` (default) = it stays TERMINATING.
 
+    Cloud Monitor (``services/monitor.py``, ``connections.py``):
+
+    * ``monitor_period_seconds`` – how long what the API calls a 60 s period lasts (1: a period a second,
+      so tests and the bench take seconds); replies' timestamps step by it.
+    * ``monitor_delay_seconds`` – a period's data point is published this long after the period ends;
+      until then the period has no data point.
+    * ``monitor_error_rate`` – fraction of GetMonitorData calls answered ``FailedOperation.DataQueryFailed``.
+
     Replies as the SDK documents them, and refusals:
 
     * ``task_status_null`` – ECM ``DescribeLoadBalanceTaskStatus`` answers ``Status: null`` while a task
@@ -98,6 +106,9 @@ class Knobs:
     not_bound_rejects_call: bool = False
     listeners_show_target_groups: bool = False
     refuse_ids: frozenset[str] = field(default_factory=frozenset)
+    monitor_period_seconds: float = 60.0
+    monitor_delay_seconds: float = 60.0
+    monitor_error_rate: float = 0.0
 
     def __post_init__(self) -> None:
         self.fault_actions = frozenset(self.fault_actions or ())
@@ -128,6 +139,10 @@ class Knobs:
             raise ValueError(f"knob cmq_error_code must be a documented non-zero CMQ code: {sorted(CMQ_CODES - {0})}")
         if int(self.cmq_rate_limit_per_second) < 0:
             raise ValueError("knob cmq_rate_limit_per_second must be >= 0")
+        if float(self.monitor_period_seconds) <= 0 or float(self.monitor_delay_seconds) < 0:
+            raise ValueError("knob monitor_period_seconds must be > 0 and monitor_delay_seconds >= 0")
+        if not 0.0 <= float(self.monitor_error_rate) <= 1.0:
+            raise ValueError("knob monitor_error_rate must be within [0, 1]")
         if self.as_terminate_seconds is not None and float(self.as_terminate_seconds) < 0:
             raise ValueError("knob as_terminate_seconds must be >= 0 or None")
 

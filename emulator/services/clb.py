@@ -34,6 +34,8 @@ Behaviour sources (headings of docs/cloud-facts.md):
 """
 from __future__ import annotations
 
+import time
+
 import ipaddress
 from typing import Any
 
@@ -366,7 +368,10 @@ def _remove_op(estate: Estate, lb_id: str, lid: str, loc: str | None, ip: str, p
 
 
 def _weight_op(estate: Estate, lb_id: str, lid: str, loc: str | None, ip: str, port: int, weight: int):
-    return lambda: estate.set_weight(lb_id, lid, loc, ip, port, weight)
+    def apply() -> None:
+        if estate.set_weight(lb_id, lid, loc, ip, port, weight):
+            estate.connections.weight_changed(lb_id, lid, ip, port, weight, time.time())
+    return apply
 
 
 def deregister_targets(ctx: Ctx, params: dict) -> dict:

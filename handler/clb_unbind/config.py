@@ -78,6 +78,16 @@ def _name(env: Mapping[str, str], name: str) -> Optional[str]:
 
 
 MIN_API_SECRET_BYTES = 16
+DRAIN_MODES = ("off", "fixed", "adaptive")
+
+
+def _drain_mode(env: Mapping[str, str], drain_seconds: float) -> str:
+    raw = (env.get(PREFIX + "DRAIN") or "").strip().lower()
+    if not raw:
+        return "fixed" if drain_seconds > 0 else "off"
+    if raw not in DRAIN_MODES:
+        raise SettingsError(f"{PREFIX}DRAIN must be one of {', '.join(DRAIN_MODES)}, got {raw!r}")
+    return raw
 
 
 @dataclass(frozen=True)
@@ -97,6 +107,13 @@ class Settings:
     api_secret: Optional[str] = field(default=None, repr=False)
     allowed_load_balancers: FrozenSet[str] = frozenset()
     drain_seconds: float = 0.0
+    drain_mode: str = "off"
+    """`CLB_UNBIND_DRAIN`: off, fixed (wait `drain_seconds` in the run) or adaptive (docs/drain.md);
+    unset: fixed when `CLB_UNBIND_DRAIN_SECONDS` is above 0, else off."""
+    drain_zero_readings: int = 2
+    drain_max_seconds: float = 3600.0
+    timer_seconds: float = 60.0
+    """How often the timer trigger fires (`CLB_UNBIND_TIMER_SECONDS`): an adaptive drain looks again one interval later."""
     log_level: str = "INFO"
     eventbridge_types: FrozenSet[str] = DEFAULT_EVENTBRIDGE_TYPES
     max_instances: int = 100
@@ -173,6 +190,10 @@ class Settings:
             api_secret=api_secret,
             allowed_load_balancers=allowed,
             drain_seconds=_number(env, p + "DRAIN_SECONDS", 0.0, 0, 3600),
+            drain_mode=_drain_mode(env, _number(env, p + "DRAIN_SECONDS", 0.0, 0, 3600)),
+            drain_zero_readings=int(_number(env, p + "DRAIN_ZERO_READINGS", 2, 1, 60)),
+            drain_max_seconds=_number(env, p + "DRAIN_MAX_SECONDS", 3600.0, 0, 7200),
+            timer_seconds=_number(env, p + "TIMER_SECONDS", 60.0, 1, 3600),
             log_level=(env.get(p + "LOG_LEVEL") or "INFO").upper(),
             eventbridge_types=types,
             max_instances=int(_number(env, p + "MAX_INSTANCES", 100, 1, 100)),

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import logging
 import random
-from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Dict, List, Optional, Sequence, Set
 
 from .cloud.errors import CloudError, is_permanent
 from .config import Settings
@@ -93,6 +93,9 @@ def outcome_dict(o: InstanceOutcome) -> Dict[str, Any]:
         "errors": [failure_dict(f) for f in o.failures],
         "lifecycleCompleted": o.lifecycle_completed,
         "lifecycle": "completed" if o.lifecycle_completed else o.lifecycle_note,
+        **({"drain": [{"binding": e.key, "how": e.how, "seconds": e.seconds, "connections": e.connections}
+                      for e in o.drain_ends]} if o.drain_ends else {}),
+        **({"draining": [b.key for b in o.drain.bindings]} if o.drain is not None else {}),
     }
 
 
@@ -134,6 +137,7 @@ class Finisher:
         self.session = session
         self.rng = rng or random.Random()
         self.unqueued: List[str] = []
+        self.drains_sent: Set[str] = set()
 
     def finish(
         self,
@@ -192,11 +196,14 @@ class Finisher:
                 return report
             self._finish_activities(report, record_failure)
 
-        unfinished = [o for o in outcomes if o.status is Status.INCOMPLETE]
+        draining = [o for o in outcomes if o.status is Status.INCOMPLETE and o.drain is not None]
+        unfinished = [o for o in outcomes if o.status is Status.INCOMPLETE and o.drain is None]
         hopeless = [o for o in outcomes if o.status is Status.REFUSED]
         out_of_attempts = [o for o in unfinished if o.notice.attempt >= self.settings.max_attempts]
         to_retry = [o for o in unfinished if o.notice.attempt < self.settings.max_attempts]
         dry = all(o.notice.dry_run for o in outcomes) and bool(outcomes)
+        if draining:
+            self._send_drain(report, draining, dry)
         if to_retry:
             self._send_retry(report, to_retry, dry)
         for group, reason in ((hopeless, None), (out_of_attempts, "max_attempts")):
@@ -240,9 +247,33 @@ class Finisher:
         what = dict(instances=[o.notice.instance_id for o in outcomes])
         self._queue_retry(report, envelope, attempt, dry_run, _summarise(outcomes), what)
 
-    def _queue_retry(self, report: RecordReport, envelope: RetryEnvelope, attempt: int, dry_run: bool, why: str, what: Dict[str, Any]) -> None:
+    def _send_drain(self, report: RecordReport, outcomes: List[InstanceOutcome], dry_run: bool) -> None:
+        """A drain under way: its state goes back to the queue, looked at again one timer interval later.
+        Not a failed attempt: the attempt number stays, and a drain is never dead-lettered for it. One
+        envelope per instance and pass, however many records named it."""
+        fresh = [o for o in outcomes if o.notice.instance_id not in self.drains_sent]
+        self.drains_sent.update(o.notice.instance_id for o in fresh)
+        if not fresh:
+            _mark(report, "retry_queued", "draining: carried by another record's envelope")
+            return
+        attempt = max(o.notice.attempt for o in fresh)
+        envelope = RetryEnvelope.from_notices(
+            [replace(o.notice, drain=o.drain) for o in fresh],
+            attempt=attempt,
+            first_seen=_first_seen([o.notice for o in fresh]),
+            dry_run=dry_run,
+            last_errors=[f for o in fresh for f in o.failures],
+            request_ids=_request_ids(fresh),
+            original=_original(fresh, None),
+        )
+        what = dict(instances=[o.notice.instance_id for o in fresh], draining=True)
+        self._queue_retry(report, envelope, attempt - 1, dry_run, _summarise(fresh), what,
+                          delay=max(int(self.settings.timer_seconds // 2), 1))
+
+    def _queue_retry(self, report: RecordReport, envelope: RetryEnvelope, attempt: int, dry_run: bool, why: str, what: Dict[str, Any],
+                     delay: Optional[int] = None) -> None:
         """The record is `retry_queued` only once the send succeeded; otherwise its work has no end yet."""
-        delay = retry_delay(attempt, self.settings, self.rng)
+        delay = retry_delay(attempt, self.settings, self.rng) if delay is None else delay
         queue = self.settings.retry_queue
         fields = dict(record_id=report.record_id, next_attempt=attempt + 1, delay_seconds=delay, queue=queue, **what)
         if self.settings.dry_run or dry_run:

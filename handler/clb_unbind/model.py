@@ -9,7 +9,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Optional, Tuple
+from typing import TYPE_CHECKING, Any, Optional, Tuple
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .wire.drain_state import DrainState
 
 # Always used with `fullmatch`: `re.match` with `$` also accepts a trailing newline ("ins-xxxxxxxx\n").
 CVM_INSTANCE_ID = re.compile(r"ins-[a-z0-9]{8}")
@@ -78,6 +81,8 @@ class Notice:
     """The scaling activity the claim names (`ActivityId`): what shows an instance past its hook is leaving."""
     refusal: Optional[str] = None
     """Why this notice is refused whatever Auto Scaling says (e.g. `unsigned_envelope`), set by the parser."""
+    drain: Optional["DrainState"] = None
+    """An adaptive drain under way (docs/drain.md), from a signed retry envelope; never from an unsigned one."""
 
     @property
     def cloud(self) -> Cloud:
@@ -276,6 +281,10 @@ class InstanceOutcome:
     lifecycle_note: Optional[str] = None
     """What happened to the lifecycle action when it was not completed: `not_our_hook`, `not_waiting`."""
     request_ids: Tuple[str, ...] = field(default=())
+    drain: Optional["DrainState"] = None
+    """Set while an adaptive drain goes on: the state the next look continues from (re-queued, not retried)."""
+    drain_ends: Tuple[Any, ...] = ()
+    """How each drained binding ended (`drain_adaptive.Ended`): drained, drain_cap or fixed_wait."""
 
     @property
     def done(self) -> bool:

@@ -13,6 +13,7 @@ from .apply import failed_bindings, run_per_load_balancer, unbind, zero_weights
 from .cloud.autoscaling import ActivityInfo
 from .cloud.errors import CloudError, is_permanent
 from .cloud.session import CloudSession
+from .drain_run import DrainLook, look
 from .log import decision
 from .model import BatchResult, Binding, Cloud, CloudFailure, InstanceOutcome, Notice, Status
 from .plan import plan, split_allowed
@@ -32,6 +33,7 @@ class Work:
     failures: Dict[str, List[CloudFailure]] = field(default_factory=dict)
     request_ids: Dict[str, List[str]] = field(default_factory=dict)
     tokens: Dict[str, str] = field(default_factory=dict)
+    drains: Optional[DrainLook] = None
 
     def note(self, name: str, instance_id: str, level: int = logging.INFO, **fields: object) -> None:
         """A decision about one instance, with its lifecycle token as a correlation field."""
@@ -95,13 +97,18 @@ def _run_confirmed(session: CloudSession, notices: Sequence[Notice]) -> List[Ins
                   error_message=failure.message, action=failure.action)
 
     to_remove = [b for i in wet_ids for b in work.mine.get(i, ())]
+    if to_remove and settings.drain_mode == "adaptive":
+        work.drains = look(session, notices, work.mine)
+        released = {b.key for b in work.drains.release}
+        to_remove = [b for b in to_remove if b.key in released]
     batches = plan(to_remove)
     for batch in batches:
         decision("planned", load_balancer_id=batch.load_balancer_id, cloud=batch.cloud.value, kind=batch.kind.value, targets=len(batch.bindings),
                  instances=sorted({b.instance_id for b in batch.bindings}))
 
     if batches:
-        _drain(session, [b for b in batches if b.cloud is Cloud.CLB])
+        if settings.drain_mode == "fixed":
+            _drain(session, [b for b in batches if b.cloud is Cloud.CLB])
         results = _redo_refused(session, run_per_load_balancer(session, batches, unbind), work)
         for binding, failure in failed_bindings(results).items():
             work.failures.setdefault(binding.instance_id, []).append(failure)
@@ -111,7 +118,7 @@ def _run_confirmed(session: CloudSession, notices: Sequence[Notice]) -> List[Ins
                     work.request_ids.setdefault(iid, []).append(rid)
         _verify(session, sorted({b.instance_id for b in to_remove}), work)
 
-    outcomes = _complete_lifecycles(session, [_outcome(n, work) for n in notices])
+    outcomes = _complete_lifecycles(session, [_drained(_outcome(n, work), work) for n in notices])
     for o in outcomes:
         work.note(
             o.status.value,
@@ -211,6 +218,20 @@ def _outcome(notice: Notice, work: Work) -> InstanceOutcome:
             failures = (CloudFailure("StillBound", f"{len(remaining)} binding(s) still present after the unbind", "verify"),)
         return InstanceOutcome(notice, Status.INCOMPLETE, removed=removed, remaining=remaining, left_alone=alone, failures=failures, request_ids=rids)
     return InstanceOutcome(notice, Status.UNBOUND, removed=removed, left_alone=alone, request_ids=rids)
+
+
+def _drained(outcome: InstanceOutcome, work: Work) -> InstanceOutcome:
+    """An instance still draining is not done, and not failed: it goes back to the queue with its state."""
+    if work.drains is None or outcome.notice.dry_run:
+        return outcome
+    iid = outcome.notice.instance_id
+    ends = tuple(work.drains.ends.get(iid, ()))
+    state = work.drains.pending.get(iid)
+    if state is None:
+        return replace(outcome, drain_ends=ends)
+    waiting = CloudFailure("Draining", f"{len(state.bindings)} binding(s) still draining: looked again in the next run", "drain")
+    failures = tuple(f for f in outcome.failures if f.code != "StillBound") + (waiting,)
+    return replace(outcome, status=Status.INCOMPLETE, failures=failures, drain=state, drain_ends=ends)
 
 
 def _complete_lifecycles(session: CloudSession, outcomes: List[InstanceOutcome]) -> List[InstanceOutcome]:

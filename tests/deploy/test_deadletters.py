@@ -44,7 +44,7 @@ def a_dead_letter(ops: Ops) -> None:
     the function dead-letters the notice (max_attempts), as it would after five busy attempts."""
     ops.emu.scale_in(GROUPS[0], [LEAVING])
     ops.emu.lock_load_balancer(BUSY_LB, 600)
-    timer_run(ops, seconds=4, CLB_UNBIND_MAX_ATTEMPTS="1", CLB_UNBIND_CONSUME_SECONDS="1", CLB_UNBIND_POLL_SECONDS="0")
+    timer_run(ops, seconds=10, CLB_UNBIND_MAX_ATTEMPTS="1", CLB_UNBIND_CONSUME_SECONDS="1", CLB_UNBIND_POLL_SECONDS="0")
     assert ops.emu.queue_state(DLQ)["visible"] == 1
     ops.emu.release_load_balancer(BUSY_LB)
 

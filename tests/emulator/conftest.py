@@ -24,6 +24,8 @@ from tencentcloud.cvm.v20170312 import cvm_client
 from tencentcloud.cvm.v20170312 import models as cvm_models
 from tencentcloud.ecm.v20190719 import ecm_client
 from tencentcloud.ecm.v20190719 import models as ecm_models
+from tencentcloud.monitor.v20180724 import models as monitor_models
+from tencentcloud.monitor.v20180724 import monitor_client
 from tencentcloud.tdmq.v20200217 import models as tdmq_models
 from tencentcloud.tdmq.v20200217 import tdmq_client
 
@@ -39,6 +41,7 @@ CLIENTS = {
     "ecm": (ecm_client.EcmClient, ecm_models),
     "as": (autoscaling_client.AutoscalingClient, as_models),
     "tdmq": (tdmq_client.TdmqClient, tdmq_models),
+    "monitor": (monitor_client.MonitorClient, monitor_models),
 }
 
 

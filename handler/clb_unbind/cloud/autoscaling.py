@@ -108,6 +108,8 @@ class Hook:
     target_type: Optional[str]
     queue_name: Optional[str]
     topic_name: Optional[str] = None
+    heartbeat_timeout: Optional[int] = None
+    """`LifecycleHook.HeartbeatTimeout`: 30–7200 s, default 300 (SDK as 3.1.169); bounds an adaptive drain."""
 
 
 def lifecycle_hooks(session: CloudSession, group_ids: Sequence[str]) -> List[Hook]:
@@ -124,7 +126,7 @@ def lifecycle_hooks(session: CloudSession, group_ids: Sequence[str]) -> List[Hoo
                 target = h.get("NotificationTarget") or {}
                 out.append(Hook(str(h.get("LifecycleHookId")), str(h.get("AutoScalingGroupId") or ""),
                                 str(h.get("LifecycleTransition") or ""), target.get("TargetType"), target.get("QueueName"),
-                                target.get("TopicName")))
+                                target.get("TopicName"), _int_or_none(h.get("HeartbeatTimeout"))))
             offset += len(items)
             if not items or offset >= int(reply.get("TotalCount") or 0):
                 break
@@ -166,3 +168,7 @@ def activities(session: CloudSession, activity_ids: Sequence[str]) -> Dict[str, 
             found[str(a["ActivityId"])] = ActivityInfo(str(a["ActivityId"]), str(a.get("AutoScalingGroupId") or ""),
                                                        str(a.get("ActivityType") or ""), leaving)
     return found
+
+
+def _int_or_none(value: object) -> Optional[int]:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None

@@ -42,7 +42,7 @@ _SERVICES: Dict[str, Tuple[str, str, str, bool]] = {
 
 # service -> API version, called through the common package's CommonClient (`call_json`): no product
 # package to ship or import. VPC's models.py alone is a 7 MB import for one read (DescribeNetworkInterfaces).
-_COMMON: Dict[str, str] = {"vpc": "2017-03-12"}
+_COMMON: Dict[str, str] = {"vpc": "2017-03-12", "monitor": "2018-07-24"}
 
 _limiters: Dict[float, RateLimiter] = {}
 

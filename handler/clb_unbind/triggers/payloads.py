@@ -289,6 +289,7 @@ def _envelope(data: dict, kind: str, ctx: Context, raw: Optional[str]) -> Record
             prior_request_ids=env.request_ids,
             original=env.original,
             refusal=None if n.lifecycle else (n.refusal if signed else UNSIGNED_ENVELOPE),
+            drain=n.drain if signed and source == "retry" else None,
         )
         for n in env.notices
     )

@@ -45,6 +45,7 @@ from pydantic.alias_generators import to_camel
 from ..model import ActivityRef, CloudFailure, LifecycleAction, Notice, is_instance_id
 from ..scrub import scrub
 from . import signature
+from .drain_state import DrainState
 
 RETRY_KIND = "clb-unbind/retry"
 DEAD_LETTER_KIND = "clb-unbind/dead-letter"
@@ -150,6 +151,8 @@ class EnvelopeNotice(_Model):
     refusal: Optional[str] = None
     """Why the notice was refused (`unsigned_envelope`): a dead letter the function signs must not turn a
     refused notice into a trusted one when it is redriven."""
+    drain: Optional[DrainState] = Field(default=None, exclude_if=lambda v: v is None)
+    """An adaptive drain under way (wire/drain_state.py); read back only from a signed envelope."""
 
     @classmethod
     def from_notice(cls, notice: Notice) -> "EnvelopeNotice":
@@ -163,6 +166,7 @@ class EnvelopeNotice(_Model):
             group_id=notice.group_id,
             activity_id=notice.activity_id,
             refusal=notice.refusal,
+            drain=notice.drain,
         )
 
     def to_notice(
@@ -176,6 +180,7 @@ class EnvelopeNotice(_Model):
         prior_request_ids: Sequence[str] = (),
         original: Optional[str] = None,
         refusal: Optional[str] = None,
+        drain: Optional[DrainState] = None,
     ) -> Notice:
         return Notice(
             instance_id=self.instance_id,
@@ -192,6 +197,7 @@ class EnvelopeNotice(_Model):
             prior_request_ids=tuple(prior_request_ids),
             original=original,
             refusal=refusal,
+            drain=drain,
         )
 
 
