@@ -27,7 +27,7 @@ PRIVATE = re.compile("|".join([
     "\u00a7" + r"\s?\d",  # a section number of the private facts file
 ]))
 DOCS_LINK = re.compile(r"docs/([A-Za-z0-9_.-]+\.md)#([A-Za-z0-9_\-\u00a0-\uffff]+)")
-RELATIVE_LINK = re.compile(r"\]\(([A-Za-z0-9_.-]+\.md)(?:#([^)\s]+))?\)")
+RELATIVE_LINK = re.compile(r"\]\(((?:\.\./|[A-Za-z0-9_-]+/)*[A-Za-z0-9_.-]+\.md)(?:#([^)\s]+))?\)")
 
 
 def tracked_files() -> List[Path]:
@@ -93,7 +93,7 @@ def test_every_docs_anchor_cited_exists() -> None:
         rel = path.relative_to(ROOT).as_posix()
         text = text_of(path)
         links = [(ROOT / "docs" / page, anchor) for page, anchor in DOCS_LINK.findall(text)]
-        if rel.startswith("docs/") and rel.endswith(".md"):
+        if rel.endswith(".md"):
             links += [(path.parent / page, anchor) for page, anchor in RELATIVE_LINK.findall(text)]
             links += [(path, anchor) for anchor in re.findall(r"\]\(#([^)\s]+)\)", text)]
         for page, anchor in links:

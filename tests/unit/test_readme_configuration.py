@@ -36,16 +36,21 @@ def test_the_scan_finds_the_settings_it_must() -> None:
     assert {"CLB_UNBIND_QUEUE", "CLB_UNBIND_ENDPOINT", "CLB_UNBIND_API_CLOCK_SKEW"} <= found
 
 
-def drain_configuration_section() -> str:
-    """docs/drain.md's Configuration table: the adaptive-drain settings, until README.md's table (owned by
-    the docs branch) takes them in; README.md must name them too."""
-    page = (ROOT / "docs" / "drain.md").read_text(encoding="utf-8")
-    match = re.search(r"^## Configuration\n(.*?)(?=^## |\Z)", page, re.S | re.M)
-    return match.group(1) if match else ""
-
-
 def test_every_setting_is_in_the_configuration_table() -> None:
-    section = configuration_section() + drain_configuration_section()
+    section = configuration_section()
     rows = set(re.findall(r"`(CLB_UNBIND_[A-Z0-9_]+)`", section))
     missing = sorted(settings_read_by_code() - rows)
     assert not missing, f"README.md's Configuration section does not name: {', '.join(missing)}"
+
+
+def test_the_permissions_section_names_exactly_the_policy() -> None:
+    """The README explains every action the run role is granted, and no action it is not."""
+    import json
+
+    policy = json.loads((ROOT / "cam-policy.json").read_text(encoding="utf-8"))
+    granted = {action for statement in policy["statement"] for action in statement["action"]}
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    match = re.search(r"^## Permissions\n(.*?)(?=^## )", readme, re.S | re.M)
+    assert match, "README.md has no '## Permissions' section"
+    named = set(re.findall(r"`([a-z]+:[A-Za-z]+)`", match.group(1)))
+    assert named == granted, f"not explained: {sorted(granted - named)}; not granted: {sorted(named - granted)}"
