@@ -56,8 +56,6 @@ class Knobs:
 
     Replies as the SDK documents them, and refusals:
 
-    * ``task_status_null`` – ECM ``DescribeLoadBalanceTaskStatus`` answers ``Status: null`` while a task
-      runs (the SDK model: "此字段可能返回 null，表示取不到有效值").
     * ``send_result_false`` – TDMQ ``SendCmqMsg`` answers ``Result: false`` and keeps nothing
       (``SendCmqMsgResponse.Result``: "true表示发送成功").
     * ``clb_batch_deregister_async`` – CLB ``BatchDeregisterTargets`` runs as a task (applied after
@@ -68,6 +66,11 @@ class Knobs:
       DescribeInstances, CLB DescribeLBListeners, ECM DescribeLoadBalancers/DescribeTargets) is refused
       for, as a CAM policy denying one resource would: ``UnauthorizedOperation`` (cvm, clb
       errorcodes.py), ``AuthFailure.UnauthorizedOperation`` (ecm errorcodes.py).
+
+    Tencent's API specification (:mod:`emulator.spec`):
+
+    * ``spec_nulls`` – every reply member that tccli's api.json marks ``value_allowed_null`` is answered
+      ``null`` (recursively), as the spec allows the real API to.
     """
 
     task_seconds: float = 0.05
@@ -89,11 +92,11 @@ class Knobs:
     cmq_fault_actions: frozenset[str] = field(default_factory=frozenset)
     cmq_rate_limit_per_second: int = 5000
     as_terminate_seconds: float | None = None
-    task_status_null: bool = False
     send_result_false: bool = False
     clb_batch_deregister_async: bool = False
     not_bound_rejects_call: bool = False
     refuse_ids: frozenset[str] = field(default_factory=frozenset)
+    spec_nulls: bool = False
 
     def __post_init__(self) -> None:
         self.fault_actions = frozenset(self.fault_actions or ())
@@ -126,6 +129,10 @@ class Knobs:
             raise ValueError("knob cmq_rate_limit_per_second must be >= 0")
         if self.as_terminate_seconds is not None and float(self.as_terminate_seconds) < 0:
             raise ValueError("knob as_terminate_seconds must be >= 0 or None")
+
+    def async_overrides(self) -> frozenset[tuple[str, str]]:
+        """Actions a knob deliberately runs against api.json's sync/async rule (what-if scenarios)."""
+        return frozenset({("clb", "BatchDeregisterTargets")}) if self.clb_batch_deregister_async else frozenset()
 
     def applies_to(self, service: str, action: str) -> bool:
         """Whether random faults are enabled for this call."""
