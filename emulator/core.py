@@ -338,7 +338,7 @@ class Emulator:
                 response["RequestId"] = request_id
                 response, filled = spec_api.fill(service, version, action, response, UNMODELLED.get(service, {}))
                 judged = dataclasses.replace(judged, filled=tuple(sorted(filled)))
-                if knobs.spec_nulls:
+                if knobs.nulls_for(service, action):
                     response, nulled = spec_api.nullify(service, version, action, response)
                     judged = dataclasses.replace(judged, nulled=tuple(sorted(nulled)))
                 problems = reply_problems(model_class(models, f"{action}Response"), response)

@@ -71,6 +71,7 @@ class Knobs:
 
     * ``spec_nulls`` – every reply member that tccli's api.json marks ``value_allowed_null`` is answered
       ``null`` (recursively), as the spec allows the real API to.
+    * ``spec_null_actions`` – ``Action`` or ``service:Action`` names ``spec_nulls`` is limited to; empty = all.
     """
 
     task_seconds: float = 0.05
@@ -97,11 +98,13 @@ class Knobs:
     not_bound_rejects_call: bool = False
     refuse_ids: frozenset[str] = field(default_factory=frozenset)
     spec_nulls: bool = False
+    spec_null_actions: frozenset[str] = field(default_factory=frozenset)
 
     def __post_init__(self) -> None:
         self.fault_actions = frozenset(self.fault_actions or ())
         self.cmq_fault_actions = frozenset(_as_iterable(self.cmq_fault_actions))
         self.refuse_ids = frozenset(_as_iterable(self.refuse_ids))
+        self.spec_null_actions = frozenset(_as_iterable(self.spec_null_actions))
         self.validate()
 
     def validate(self) -> None:
@@ -134,6 +137,11 @@ class Knobs:
         """Actions a knob deliberately runs against api.json's sync/async rule (what-if scenarios)."""
         return frozenset({("clb", "BatchDeregisterTargets")}) if self.clb_batch_deregister_async else frozenset()
 
+    def nulls_for(self, service: str, action: str) -> bool:
+        """Whether ``spec_nulls`` applies to this call."""
+        names = self.spec_null_actions
+        return self.spec_nulls and (not names or action in names or f"{service}:{action}" in names)
+
     def applies_to(self, service: str, action: str) -> bool:
         """Whether random faults are enabled for this call."""
         return not self.fault_actions or action in self.fault_actions or f"{service}:{action}" in self.fault_actions
@@ -144,7 +152,7 @@ class Knobs:
         unknown = set(changes) - names
         if unknown:
             raise ValueError(f"unknown knob(s): {', '.join(sorted(unknown))}")
-        for name in ("fault_actions", "cmq_fault_actions", "refuse_ids"):
+        for name in ("fault_actions", "cmq_fault_actions", "refuse_ids", "spec_null_actions"):
             if name in changes:
                 changes[name] = frozenset(_as_iterable(changes[name]))
         return dataclasses.replace(self, **changes)
@@ -154,6 +162,7 @@ class Knobs:
         data["fault_actions"] = sorted(self.fault_actions)
         data["cmq_fault_actions"] = sorted(self.cmq_fault_actions)
         data["refuse_ids"] = sorted(self.refuse_ids)
+        data["spec_null_actions"] = sorted(self.spec_null_actions)
         return data
 
 
