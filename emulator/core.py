@@ -336,6 +336,10 @@ class Emulator:
                 result = action_spec.handler(ctx, params)
                 response = dict(result)
                 response["RequestId"] = request_id
+                example = spec_api.example_reply(service, version, action) if knobs.examples_for(service, action) else None
+                if example is not None:
+                    self._record(service, action, version, params, response, None, request_id, region)
+                    return self._example_reply(judged, example, request_id, models, delay)
                 response, filled = spec_api.fill(service, version, action, response, UNMODELLED.get(service, {}))
                 judged = dataclasses.replace(judged, filled=tuple(sorted(filled)))
                 if knobs.nulls_for(service, action):
@@ -419,6 +423,19 @@ class Emulator:
                            f"Your current request times equals to `{seen}` in a second, which exceeds the "
                            f"frequency limit `{limit}` for a second. Please reduce the frequency of calls.")
         return spec, action_spec
+
+    def _example_reply(self, judged: spec_api.Observation, example: tuple[str, dict[str, Any]], request_id: str,
+                       models: str, delay: float) -> Reply:
+        """Knob ``spec_examples``: Tencent's example reply instead of the emulator's (the work is done and
+        recorded). Its own misfits with the SDK model and api.json are journalled, not refused: it is
+        Tencent's reply, and the point is whether the caller's reading code copes with it."""
+        title, body = example
+        response = {**body, "RequestId": request_id}
+        sdk = reply_problems(model_class(models, f"{judged.action}Response"), response)
+        spec_problems, members = spec_api.reply_problems(judged.service, judged.version, judged.action, response)
+        spec_api.record(dataclasses.replace(judged, example=title, reply_members=tuple(sorted(members)),
+                                            example_problems=tuple([f"SDK model: {p}" for p in sdk] + spec_problems)))
+        return Reply(200, _json({"Response": response}), delay=delay)
 
     def _check_asynchrony(self, service: str, version: str, action: str, request_id: str, knobs: Knobs) -> None:
         """A write the emulator runs as a task (still running when it answers) must be one api.json

@@ -72,6 +72,9 @@ class Knobs:
     * ``spec_nulls`` – every reply member that tccli's api.json marks ``value_allowed_null`` is answered
       ``null`` (recursively), as the spec allows the real API to.
     * ``spec_null_actions`` – ``Action`` or ``service:Action`` names ``spec_nulls`` is limited to; empty = all.
+    * ``spec_examples`` – a successful call is answered with Tencent's own example reply of the action
+      (tccli's examples.json, its ``RequestId`` replaced), after the emulator has done the work;
+      ``spec_example_actions`` limits it to these ``Action`` / ``service:Action`` names (empty = all).
     """
 
     task_seconds: float = 0.05
@@ -99,12 +102,15 @@ class Knobs:
     refuse_ids: frozenset[str] = field(default_factory=frozenset)
     spec_nulls: bool = False
     spec_null_actions: frozenset[str] = field(default_factory=frozenset)
+    spec_examples: bool = False
+    spec_example_actions: frozenset[str] = field(default_factory=frozenset)
 
     def __post_init__(self) -> None:
         self.fault_actions = frozenset(self.fault_actions or ())
         self.cmq_fault_actions = frozenset(_as_iterable(self.cmq_fault_actions))
         self.refuse_ids = frozenset(_as_iterable(self.refuse_ids))
         self.spec_null_actions = frozenset(_as_iterable(self.spec_null_actions))
+        self.spec_example_actions = frozenset(_as_iterable(self.spec_example_actions))
         self.validate()
 
     def validate(self) -> None:
@@ -139,8 +145,11 @@ class Knobs:
 
     def nulls_for(self, service: str, action: str) -> bool:
         """Whether ``spec_nulls`` applies to this call."""
-        names = self.spec_null_actions
-        return self.spec_nulls and (not names or action in names or f"{service}:{action}" in names)
+        return self.spec_nulls and _named(self.spec_null_actions, service, action)
+
+    def examples_for(self, service: str, action: str) -> bool:
+        """Whether ``spec_examples`` applies to this call."""
+        return self.spec_examples and _named(self.spec_example_actions, service, action)
 
     def applies_to(self, service: str, action: str) -> bool:
         """Whether random faults are enabled for this call."""
@@ -152,7 +161,8 @@ class Knobs:
         unknown = set(changes) - names
         if unknown:
             raise ValueError(f"unknown knob(s): {', '.join(sorted(unknown))}")
-        for name in ("fault_actions", "cmq_fault_actions", "refuse_ids", "spec_null_actions"):
+        for name in ("fault_actions", "cmq_fault_actions", "refuse_ids", "spec_null_actions",
+                     "spec_example_actions"):
             if name in changes:
                 changes[name] = frozenset(_as_iterable(changes[name]))
         return dataclasses.replace(self, **changes)
@@ -163,6 +173,7 @@ class Knobs:
         data["cmq_fault_actions"] = sorted(self.cmq_fault_actions)
         data["refuse_ids"] = sorted(self.refuse_ids)
         data["spec_null_actions"] = sorted(self.spec_null_actions)
+        data["spec_example_actions"] = sorted(self.spec_example_actions)
         return data
 
 
@@ -185,6 +196,10 @@ def deny(knobs: Knobs, params: Any, code: str) -> None:
     value = refused_value(knobs, params)
     if value is not None:
         raise ApiError(code, f"You are not authorized to access resource {value} (emulated CAM denial).")
+
+
+def _named(names: frozenset[str], service: str, action: str) -> bool:
+    return not names or action in names or f"{service}:{action}" in names
 
 
 def _as_iterable(value: Any) -> Iterable[str]:

@@ -33,6 +33,8 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from tools import tccli_spec
 
+from .spec_fill import CONDITIONAL
+
 JOURNAL_ENV = "TCCLI_SPEC_JOURNAL"
 ASYNC_MARK = re.compile(r"异步接口")
 _STRINGS = {"string", "datetime", "datetime_iso", "date", "binary"}
@@ -52,6 +54,8 @@ class Observation:
     reply_members: Tuple[str, ...] = ()
     nulled: Tuple[str, ...] = ()
     filled: Tuple[str, ...] = ()
+    example: Optional[str] = None  # the title of the examples.json reply sent instead (knob spec_examples)
+    example_problems: Tuple[str, ...] = ()
     error_code: Optional[str] = None
     pid: int = field(default_factory=os.getpid)
 
@@ -70,7 +74,7 @@ def record(obs: Observation) -> None:
         JOURNAL.append(obs)
         path = os.environ.get(JOURNAL_ENV)
         key = (obs.service, obs.action, obs.request_problems, obs.reply_problems, obs.request_members,
-               obs.reply_members, obs.nulled, obs.filled)
+               obs.reply_members, obs.nulled, obs.filled, obs.example, obs.example_problems)
         if path and key not in _written:
             _written.add(key)
             with open(path, "a", encoding="utf-8") as fh:
@@ -153,7 +157,8 @@ class _Walk:
                 self.problems.append(f"{where}: disabled in api.json")
             self.value(member, value, where, f"{shape}{name}")
         for name, member in members.items():
-            needed = member.get("required") if self.direction == "in" else member.get("output_required")
+            needed = member.get("required") if self.direction == "in" else (
+                member.get("output_required") and name not in CONDITIONAL.get(self.service, {}).get(obj, ()))
             if needed and data.get(name) is None and (self.direction == "in" or name not in data):
                 self.problems.append(f"{path}{name}: required ({obj}) but missing")
 
@@ -290,3 +295,16 @@ def fill(service: str, version: str, action: str, response: Dict[str, Any],
         return out
 
     return walk(spec["output"], response, ""), filled
+
+
+def example_reply(service: str, version: str, action: str) -> Optional[Tuple[str, Dict[str, Any]]]:
+    """(title, ``Response`` object) of the first example reply of the action in examples.json, if any."""
+    examples = tccli_spec.examples(service, version) or {}
+    for example in examples.get("actions", {}).get(action, []):
+        try:
+            response = json.loads(example.get("output") or "")["Response"]
+        except (ValueError, KeyError, TypeError):
+            continue
+        if isinstance(response, dict) and "Error" not in response:
+            return str(example.get("title") or ""), response
+    return None

@@ -101,6 +101,7 @@ class SpecCoverage:
         self.request_members: set = set()
         self.reply_members: set = set()
         self.nulled: set = set()
+        self.examples: Dict[tuple, tuple] = {}
         self.calls = 0
 
     def add(self, observations: List[Any]) -> None:
@@ -111,6 +112,8 @@ class SpecCoverage:
             self.request_members.update(key + (m,) for m in o.request_members)
             self.reply_members.update(key + (m,) for m in o.reply_members)
             self.nulled.update(key + (m,) for m in o.nulled)
+            if o.example is not None:
+                self.examples[(o.service, o.action)] = o.example_problems
 
 
 SPEC_COVERAGE = SpecCoverage()
@@ -146,3 +149,10 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     terminalreporter.write_line(
         f"api.json judge: {c.calls} calls of {len(c.actions)} actions; {len(c.request_members)} request members and "
         f"{len(c.reply_members)} reply members checked; {len(c.nulled)} nullable members answered null")
+    if c.examples:
+        fit = sorted(f"{s}:{a}" for (s, a), p in c.examples.items() if not p)
+        misfit = {f"{s}:{a}": p for (s, a), p in sorted(c.examples.items()) if p}
+        terminalreporter.write_line(f"examples.json replies met by our reading code: {len(c.examples)} actions; "
+                                    f"fit api.json and the SDK model: {', '.join(fit) or 'none'}")
+        for name, problems in misfit.items():
+            terminalreporter.write_line(f"  example of {name} does not fit: {'; '.join(problems[:5])}")
