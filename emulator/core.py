@@ -343,7 +343,7 @@ class Emulator:
                 response, filled = spec_api.fill(service, version, action, response, UNMODELLED.get(service, {}))
                 judged = dataclasses.replace(judged, filled=tuple(sorted(filled)))
                 if knobs.nulls_for(service, action):
-                    response, nulled = spec_api.nullify(service, version, action, response)
+                    response, nulled = spec_api.nullify(service, version, action, response, knobs.spec_nulls_inner)
                     judged = dataclasses.replace(judged, nulled=tuple(sorted(nulled)))
                 problems = reply_problems(model_class(models, f"{action}Response"), response)
                 if problems:

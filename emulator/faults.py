@@ -72,6 +72,8 @@ class Knobs:
     * ``spec_nulls`` – every reply member that tccli's api.json marks ``value_allowed_null`` is answered
       ``null`` (recursively), as the spec allows the real API to.
     * ``spec_null_actions`` – ``Action`` or ``service:Action`` names ``spec_nulls`` is limited to; empty = all.
+    * ``spec_nulls_inner`` – the nulls land on the innermost nullable members (a nullable list keeps its
+      items when they hold nullable members, and those are nulled).
     * ``spec_examples`` – a successful call is answered with Tencent's own example reply of the action
       (tccli's examples.json, its ``RequestId`` replaced), after the emulator has done the work;
       ``spec_example_actions`` limits it to these ``Action`` / ``service:Action`` names (empty = all).
@@ -102,6 +104,7 @@ class Knobs:
     refuse_ids: frozenset[str] = field(default_factory=frozenset)
     spec_nulls: bool = False
     spec_null_actions: frozenset[str] = field(default_factory=frozenset)
+    spec_nulls_inner: bool = False
     spec_examples: bool = False
     spec_example_actions: frozenset[str] = field(default_factory=frozenset)
 

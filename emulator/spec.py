@@ -209,9 +209,13 @@ def reply_problems(service: str, version: str, action: str, response: Dict[str, 
     return walk.problems, walk.members
 
 
-def nullify(service: str, version: str, action: str, response: Dict[str, Any]) -> Tuple[Dict[str, Any], set]:
+def nullify(service: str, version: str, action: str, response: Dict[str, Any],
+            inner: bool = False) -> Tuple[Dict[str, Any], set]:
     """A copy of ``response`` with every member that api.json lets be null set to null, recursively
-    (members present in the reply; an absent one already reads as null), and the shapes nulled."""
+    (members present in the reply; an absent one already reads as null), and the shapes nulled.
+
+    ``inner``: a nullable object (or list of objects) holding nullable members keeps its shape and has
+    those nulled instead, so the nulls land on the innermost members (a target's ``Port``, not the list)."""
     spec = action_spec(service, version, action)
     nulled: set = set()
     if spec is None:
@@ -223,8 +227,12 @@ def nullify(service: str, version: str, action: str, response: Dict[str, Any]) -
         for name, value in data.items():
             member = members.get(name)
             if member is not None and member.get("value_allowed_null") and value is not None:
-                out[name] = None
-                nulled.add(f"{shape}{name}")
+                kept = _inner(member, value, f"{shape}{name}.") if inner else None
+                if kept is None:
+                    out[name] = None
+                    nulled.add(f"{shape}{name}")
+                else:
+                    out[name] = kept
             elif member is not None and isinstance(value, dict):
                 out[name] = walk(member["member"], value, f"{shape}{name}.")
             elif member is not None and isinstance(value, list):
@@ -232,6 +240,17 @@ def nullify(service: str, version: str, action: str, response: Dict[str, Any]) -
             else:
                 out[name] = value
         return out
+
+    def _inner(member: Dict[str, Any], value: Any, shape: str) -> Any:
+        """``value`` with its own nullable members nulled, or None when it has none present."""
+        before = len(nulled)
+        if isinstance(value, dict):
+            kept: Any = walk(member["member"], value, shape)
+        elif isinstance(value, list) and any(isinstance(v, dict) for v in value):
+            kept = [walk(member["member"], v, shape) if isinstance(v, dict) else v for v in value]
+        else:
+            return None
+        return kept if len(nulled) > before else None
 
     return walk(spec["output"], response, ""), nulled
 

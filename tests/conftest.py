@@ -149,6 +149,8 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     terminalreporter.write_line(
         f"api.json judge: {c.calls} calls of {len(c.actions)} actions; {len(c.request_members)} request members and "
         f"{len(c.reply_members)} reply members checked; {len(c.nulled)} nullable members answered null")
+    if c.nulled:
+        terminalreporter.write_line("  answered null: " + ", ".join(f"{s}:{a}.{m}" for s, _, a, m in sorted(c.nulled)))
     if c.examples:
         fit = sorted(f"{s}:{a}" for (s, a), p in c.examples.items() if not p)
         misfit = {f"{s}:{a}": p for (s, a), p in sorted(c.examples.items()) if p}

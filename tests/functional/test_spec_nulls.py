@@ -34,9 +34,10 @@ def nulled(emulator: Any) -> int:
     return sum(len(o.nulled) for o in spec.JOURNAL)
 
 
-def test_core_path_in_null_mode_retries_and_changes_nothing(emulator: Any, invoke: Any) -> None:
+@pytest.mark.parametrize("inner", [False, True], ids=["outer", "inner"])
+def test_core_path_in_null_mode_retries_and_changes_nothing(emulator: Any, invoke: Any, inner: bool) -> None:
     before = snapshot(emulator, EVERYONE)
-    emulator.set_knobs(spec_nulls=True)
+    emulator.set_knobs(spec_nulls=True, spec_nulls_inner=inner)
     answer = invoke(cmq_event(lifecycle_message("ins-web00001", TOKEN_LEAVING_1)), CLB_UNBIND_RETRY_QUEUE="clb-unbind-retry",
                     CLB_UNBIND_DEAD_LETTER_QUEUE="clb-unbind-dead-letter")
     direct = invoke({"instanceIds": ["ein-edge0001"]}, CLB_UNBIND_RETRY_QUEUE="clb-unbind-retry",
@@ -139,14 +140,15 @@ NULLABLE_READS = ["cvm:DescribeInstances", "clb:DescribeLBListeners", "clb:Descr
                   "ecm:DescribeLoadBalancers", "ecm:DescribeTargets", "ecm:BatchDeregisterTargets"]
 
 
+@pytest.mark.parametrize("inner", [False, True], ids=["outer", "inner"])
 @pytest.mark.parametrize("action", NULLABLE_READS)
-def test_nulls_in_one_action_alone_end_correct(emulator: Any, invoke: Any, action: str) -> None:
+def test_nulls_in_one_action_alone_end_correct(emulator: Any, invoke: Any, action: str, inner: bool) -> None:
     """Null in one action at a time, so the reading code meets each action's nulls, not only the first
-    one on the path: every instance ends unbound (and is then truly unbound) or retried, nothing else moves."""
+    one on the path, on the outermost nullable members or the innermost: every instance ends unbound (and is then truly unbound) or retried, nothing else moves."""
     leaving = ["ins-web00001", "ein-edge0001"]
     others = [i for i in EVERYONE if i not in leaving]
     before = snapshot(emulator, others)
-    emulator.set_knobs(spec_nulls=True, spec_null_actions=[action])
+    emulator.set_knobs(spec_nulls=True, spec_null_actions=[action], spec_nulls_inner=inner)
     answer = invoke({"instanceIds": leaving}, CLB_UNBIND_RETRY_QUEUE="clb-unbind-retry",
                     CLB_UNBIND_DEAD_LETTER_QUEUE="clb-unbind-dead-letter", CLB_UNBIND_DRAIN_SECONDS="0.05")
     outcomes = {o["instanceId"]: o["status"] for r in answer["records"] for o in r["instances"]}
