@@ -156,5 +156,8 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         misfit = {f"{s}:{a}": p for (s, a), p in sorted(c.examples.items()) if p}
         terminalreporter.write_line(f"examples.json replies met by our reading code: {len(c.examples)} actions; "
                                     f"fit api.json and the SDK model: {', '.join(fit) or 'none'}")
+        unmet = sorted({f"{s}:{a}" for s, _, a in c.actions} - {f"{s}:{a}" for s, a in c.examples})
+        if unmet:
+            terminalreporter.write_line(f"  called but never answered by their example: {', '.join(unmet)}")
         for name, problems in misfit.items():
             terminalreporter.write_line(f"  example of {name} does not fit: {'; '.join(problems[:5])}")

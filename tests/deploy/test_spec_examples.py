@@ -4,6 +4,7 @@ each action `setup` and `check` call, one run where that action answers with its
 Nothing may raise; the exit code may say the example's account differs from what setup made."""
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any, Callable, List
@@ -11,6 +12,23 @@ from typing import Any, Callable, List
 import pytest
 
 from tests.deploy.conftest import GROUPS, Ops, ops_estate, package_zip
+
+
+def drift(emu: Any) -> None:
+    from emulator import deployment
+
+    dep = deployment.of_emulator(emu)
+    role = dep.roles.get("clb-unbind-role")
+    policy = dep.policy_by_name("clb-unbind-policy")
+    if role is None or policy is None:  # an example answered for the role or policy: setup made none
+        return
+    role.document = ('{"version":"2.0","statement":[{"action":"name/sts:AssumeRole","effect":"allow",'
+                     '"principal":{"service":["cvm.qcloud.com"]}}]}')
+    policy.document = json.dumps({"version": "2.0", "statement": [{"effect": "allow", "action": ["clb:DescribeLBListeners"],
+                                                                   "resource": ["*"]}]})
+    other = deployment.Policy(dep.next_id(), "someone-elses", '{"version":"2.0","statement":[]}', "")
+    dep.policies[other.policy_id] = other
+    role.attached.append(other.policy_id)
 
 
 def run(make_emulator: Callable[..., Any], monkeypatch: pytest.MonkeyPatch, tmp_path: Path, **knobs: Any) -> List[Any]:
@@ -26,9 +44,14 @@ def run(make_emulator: Callable[..., Any], monkeypatch: pytest.MonkeyPatch, tmp_
     monkeypatch.setenv("HOME", str(tmp_path))
     ops = Ops(emu, package_zip(tmp_path / "clb-unbind.zip"))
     start = len(spec.JOURNAL)
-    for _ in range(2):  # the second setup reads what the first made
-        code, out = ops.setup(groups=GROUPS)
+    # The second setup changes a setting (and reads what the first made), the third the code and the role.
+    for extra in ((), ("--timeout", "600")):
+        code, out = ops.setup(*extra, groups=GROUPS)
         assert isinstance(code, int), out
+    ops.package = package_zip(tmp_path / "clb-unbind.zip", marker="v2")
+    drift(emu)  # then the role: its trust, its policy's actions, a policy that is not ours
+    code, out = ops.setup(groups=GROUPS)
+    assert isinstance(code, int), out
     code, out = ops.check()
     assert isinstance(code, int), out
     return [o for o in spec.JOURNAL[start:] if o.service != "cmq"]
