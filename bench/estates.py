@@ -20,7 +20,7 @@ SECRET_ID = "AKIDEMULATORBENCH00000000"
 SECRET_KEY = "bench-secret-key-0000"
 HOOK = "ash-bench001"
 GROUP = "asg-bench001"
-MAX_BATCH_TARGETS = 500  # BatchDeregisterTargets: at most 500 targets per call (tencent-facts §5.4)
+MAX_BATCH_TARGETS = 500  # BatchDeregisterTargets: at most 500 targets per call (docs/cloud-facts.md#clb-batchderegistertargets)
 
 
 def leaving_id(n: int) -> str:
@@ -117,7 +117,11 @@ def build_estate(shape: Shape) -> Dict[str, Any]:
         "loadBalancers": balancers,
         "lifecycleActions": [{"lifecycleHookId": HOOK, "autoScalingGroupId": GROUP, "instanceId": leaving_id(i),
                               "lifecycleActionToken": token(i), "result": None} for i in range(shape.leaving)],
-        "queues": ["clb-unbind-retry", "clb-unbind-dead-letter"],
+        # The group's hook notifies the function's queue: the hook the function may complete (own_hooks.py).
+        "scalingGroups": [{"autoScalingGroupId": GROUP, "name": "bench", "lifecycleHooks": [{
+            "lifecycleHookId": HOOK, "lifecycleHookName": "unbind-before-terminate", "lifecycleTransition": "INSTANCE_TERMINATING",
+            "notificationTarget": {"targetType": "TDMQ_CMQ_QUEUE", "queueName": LIFECYCLE_QUEUE}}]}],
+        "queues": ["clb-unbind-retry", "clb-unbind-dead-letter", LIFECYCLE_QUEUE],
     }
 
 
@@ -158,7 +162,7 @@ def hook_id(g: int) -> str:
 
 # -- events ----------------------------------------------------------------------------------------
 def lifecycle_body(n: int) -> str:
-    """The Auto Scaling lifecycle-hook notification for leaving instance n (tencent-facts §1.1)."""
+    """The Auto Scaling lifecycle-hook notification for leaving instance n (docs/cloud-facts.md#as-lifecycle-hook-notification)."""
     return json.dumps({
         "Service": "Tencent Cloud Auto Scaling", "Time": "2026-11-22T10:15:11Z", "AppId": "1251783334",
         "ActivityId": "asa-bench001", "AutoScalingGroupId": GROUP, "LifecycleHookId": HOOK,
@@ -184,10 +188,12 @@ def call_bound(shape: Shape, notices: int, verify: bool = True) -> Dict[str, int
 
     Derivation (bench/README.md): the instances' network place is one CVM DescribeInstances (≤ 100
     ids); their bindings one CLB DescribeLBListeners; each load balancer needs ⌈targets/500⌉
-    BatchDeregisterTargets, which are synchronous (tencent-facts §9.2), so no DescribeTaskStatus;
+    BatchDeregisterTargets, which are synchronous (docs/cloud-facts.md#clb-batchderegistertargets-is-synchronous), so no DescribeTaskStatus;
     the verification read is a second DescribeLBListeners (counted in the bound; the network place
     cannot change within the invocation, so it needs no second DescribeInstances); each lifecycle
-    notice is a claim that Auto Scaling must confirm first (DescribeAutoScalingInstances, ≤ 100 ids)
+    notice is a claim that Auto Scaling must confirm first (DescribeAutoScalingInstances, ≤ 100 ids;
+    its instances wait on the hook, so no DescribeAutoScalingActivities is needed), whose hook must be
+    the function's own (DescribeLifecycleHooks, once per 5 groups a run: the workloads have one group),
     and needs its own CompleteLifecycleAction.
     """
     targets_per_lb = notices * shape.bindings_per_instance_per_lb
@@ -197,6 +203,7 @@ def call_bound(shape: Shape, notices: int, verify: bool = True) -> Dict[str, int
         "clb:DescribeLBListeners": (2 if verify else 1) * math.ceil(notices / 100),
         "clb:BatchDeregisterTargets": writes,
         "as:DescribeAutoScalingInstances": math.ceil(notices / 100),
+        "as:DescribeLifecycleHooks": 1,
         "as:CompleteLifecycleAction": notices,
     }
 
@@ -220,8 +227,9 @@ def wall_bound(shape: Shape, invocations: int, notices_per_invocation: int, task
     `busy_after_write`, so one load balancer takes (writes on it) x that. A single invocation also
     needs, one after the other: the Auto Scaling check of the claim (DescribeAutoScalingInstances),
     DescribeInstances, then DescribeLBListeners (it needs the instance's IP), each write on the busiest
-    load balancer (a round trip each, the busy time between them), the verification read and
-    CompleteLifecycleAction: 5 round trips + k writes' round trips + (k - 1) busy times.
+    load balancer (a round trip each, the busy time between them), the verification read, the read of
+    the group's hooks (is the hook ours?) and CompleteLifecycleAction: 6 round trips + k writes' round
+    trips + (k - 1) busy times.
 
     Many invocations also share each action's `rate_limit` a second (0 = none): N writes in all
     need at least ⌈N / rate⌉ - 1 seconds, whichever load balancer they are for."""
@@ -231,4 +239,4 @@ def wall_bound(shape: Shape, invocations: int, notices_per_invocation: int, task
         writes = tasks * shape.bound_on
         spread = max(math.ceil(writes / rate_limit) - 1, 0) if rate_limit else 0.0
         return max(tasks * busy, float(spread))
-    return 5 * latency + tasks * latency + (tasks - 1) * busy
+    return 6 * latency + tasks * latency + (tasks - 1) * busy

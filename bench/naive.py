@@ -30,7 +30,7 @@ from tencentcloud.common.profile.http_profile import HttpProfile
 POLL_SECONDS = 0.25
 RATE_PER_SECOND = 18.0  # just under the API's 20 a second per action, so a paced loop is not refused
 PAGE = 100
-DEREGISTER_MAX = 20  # DeregisterTargets: at most 20 targets per call (tencent-facts §5.5)
+DEREGISTER_MAX = 20  # DeregisterTargets: at most 20 targets per call (docs/cloud-facts.md#clb-deregistertargets-and-describetaskstatus)
 
 
 class Naive:

@@ -1,6 +1,6 @@
 """The queue workloads (f)-(i): lifecycle notices that arrive through the TDMQ-for-CMQ queue, and the
-Auto Scaling sweep, both consumed by timer runs (shared/DESIGN.md, "The queue consumer" and
-"Reconciling with Auto Scaling").
+Auto Scaling sweep, both consumed by timer runs (docs/design.md#the-queue-consumer and
+docs/design.md#reconciling-with-auto-scaling).
 
 They reuse the machinery of the other workloads: the emulator in its own process on a fresh copy of
 the estate (here `fleet_estate`: every instance a member of a scaling group whose terminating hook
@@ -26,7 +26,7 @@ from .estates import DEAD_LETTER_QUEUE, LIFECYCLE_QUEUE, Shape, call_bound, flee
 from .workloads import _read, _spawn, read_times
 
 TIMER_EVENT: Dict[str, Any] = json.loads((ROOT / "events" / "timer.json").read_text())
-RECEIVE_MAX = 16  # BatchReceiveMessage numOfMsg 1-16 (tencent-facts §8.2)
+RECEIVE_MAX = 16  # BatchReceiveMessage numOfMsg 1-16 (docs/cloud-facts.md#cmq-data-plane-api)
 DELETE_MAX = 16  # BatchDeleteMessage receiptHandle.n, at most 16
 MEMBERS_PER_CALL = 100  # DescribeAutoScalingInstances Limit
 GROUPS_PER_CALL = 5  # values of one `auto-scaling-group-id` filter
@@ -124,8 +124,9 @@ def idle_sweep_bound(members_per_group: List[int]) -> Dict[str, int]:
 
 def reconcile_bound(shape: Shape, members_per_group: List[int], leaving: int) -> Dict[str, int]:
     """Calls of the timer run that finds `leaving` instances by the sweep alone (empty queue): the empty
-    receive, the sweep's reads, one DescribeLifecycleHooks (only when someone waits), then the pipeline
-    without the trust check (Auto Scaling's own state is the evidence)."""
+    receive, the sweep's reads, one DescribeLifecycleHooks (only when someone waits; the pipeline's own
+    hook check reuses it), then the pipeline without the trust check (Auto Scaling's own state is the
+    evidence)."""
     bound = call_bound(shape, leaving)
     bound.pop("as:DescribeAutoScalingInstances")
     bound["as:DescribeAutoScalingInstances"] = sweep_reads(members_per_group)
@@ -137,9 +138,9 @@ def reconcile_bound(shape: Shape, members_per_group: List[int], leaving: int) ->
 def queue_wall_bound(messages: int, knobs: EmulatorKnobs) -> float:
     """Enqueue to the last completion: the round trips that must follow one another (⌈n/16⌉ receives, the
     trust check, DescribeInstances, DescribeLBListeners, one write per load balancer in parallel, the
-    verification read, a CompleteLifecycleAction) and, with the rate limit on, the second that must pass
+    verification read, the read of the group's hooks, a CompleteLifecycleAction) and, with the rate limit on, the second that must pass
     between the first and the (rate+1)-th CompleteLifecycleAction."""
-    trips = math.ceil(messages / RECEIVE_MAX) + 6
+    trips = math.ceil(messages / RECEIVE_MAX) + 7
     rate = knobs.rate_limit_per_second
     limited = max(math.ceil(messages / rate) - 1, 0) if rate else 0
     return trips * knobs.latency_seconds + limited

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
 from .emulator_process import ROOT, EmulatorKnobs, EmulatorProcess, check_outcome, count_calls
-from .estates import Shape, build_estate, call_bound, cmq_event, tasks_per_lb, wall_bound
+from .estates import LIFECYCLE_QUEUE, Shape, build_estate, call_bound, cmq_event, tasks_per_lb, wall_bound
 from .naive import POLL_SECONDS
 
 WRITES = ("BatchDeregisterTargets", "DeregisterTargets")
@@ -132,7 +132,7 @@ def run(workload: Workload, strategy: str, knobs: EmulatorKnobs, trace: bool = F
     result = Run(workload, strategy)
     with EmulatorProcess(estate, knobs) as emu:
         before = emu.state()
-        env = emu.env()
+        env = {**emu.env(), "CLB_UNBIND_QUEUE": LIFECYCLE_QUEUE}  # whose hooks are the function's own
         procs: List[subprocess.Popen] = []
         try:
             for i, events in enumerate(workload.events()):

@@ -153,12 +153,16 @@ def build_estate(rng: random.Random, variant: Optional[bool] = None) -> Tuple[Di
                                            for iid, ip in rng.sample(pool, rng.randint(1, len(pool)))]}],
             })
 
+    (group,) = estate["scalingGroups"]
+    group["lifecycleHooks"].append({**group["lifecycleHooks"][0], "lifecycleHookId": HOOKS[1], "lifecycleHookName": "second"})
     for iid in generated:
         if iid.startswith("ins-") and rng.random() < 0.7:
             estate["lifecycleActions"].append({
                 "lifecycleHookId": rng.choice(HOOKS), "autoScalingGroupId": "asg-group001",
                 "instanceId": iid, "lifecycleActionToken": token(rng), "result": None,
             })
+            # The scale-in the notifications name (ActivityId asa-scalein1) lists every instance it removes.
+            estate["activities"][0]["relatedInstances"].append({"instanceId": iid, "instanceStatus": "RUNNING"})
     return estate, "variant"
 
 

@@ -8,8 +8,8 @@ What the events carry (each delivery names the instance ids it asks for, so the 
 every record may touch):
 
 * leaving instances as AS lifecycle messages (CMQ, with the estate's tokens; sometimes no token),
-  direct invocations and CMQ messages of the direct shape (several instances per payload), and
-  SCALE_IN activity notifications (an activity added to the estate);
+  direct invocations (several instances per payload), and SCALE_IN activity notifications (an
+  activity added to the estate); the direct shape forged into CMQ messages, which must be refused;
 * several records per CMQ event, duplicates (redelivered with the same msgId, or a copy with
   another msgId in the same event) and repeated direct invocations;
 * noise that must change nothing: INSTANCE_LAUNCHING messages and dry runs for staying instances;
@@ -47,7 +47,13 @@ MALFORMED_BODIES = (
                 "notices": [{"instanceId": "ins-web00003", "reason": "x", "source": "cmq", "recordId": "m"}]}),
     json.dumps({"kind": "clb-unbind/unknown", "instanceIds": ["ins-web00004"]}),
 )
-"""Bodies the function must refuse and dead-letter (`refused_input`), never act on."""
+"""Bodies the function must refuse and dead-letter (`refused_input`; `not_a_queue_payload` for the
+direct-invocation shape, which a queue or topic never carries as an order), never act on."""
+
+
+def refusal_of(body: str) -> str:
+    return "not_a_queue_payload" if body.startswith('{"instanceIds"') else "refused_input"
+
 MALFORMED_DIRECT = (
     {"instanceIds": "ins-web00003"},
     {"instanceIds": ["ins-web0000X"]},
@@ -182,10 +188,16 @@ class Scenario:
                 f"locks {self.locks}; tags {sorted(self.tags)}; queue {'down for ' + str(self.queue_outage) + ' invocation(s)' if self.queue_outage else ('faulted' if self.queue_faulted else 'reachable')}; max attempts {self.max_attempts}; time limit {self.time_limit_ms} ms")
 
 
+LIFECYCLE_QUEUE = "clb-unbind-lifecycle"
+ENVELOPE_SECRET = "chaos-envelope-secret-0123456789abcdef0123456789abcdef"
+
+
 def base_env(max_attempts: int = 3, margin: float = 0.4, poll: float = 0.02) -> Dict[str, str]:
     return {
         "CLB_UNBIND_RETRY_QUEUE": RETRY_QUEUE,
         "CLB_UNBIND_DEAD_LETTER_QUEUE": DEAD_LETTER_QUEUE,
+        "CLB_UNBIND_QUEUE": LIFECYCLE_QUEUE,  # the queue the estate's hooks notify: they are the function's own
+        "CLB_UNBIND_ENVELOPE_SECRET": ENVELOPE_SECRET,
         "CLB_UNBIND_MAX_ATTEMPTS": str(max_attempts),
         "CLB_UNBIND_TASK_POLL_SECONDS": str(poll),
         "CLB_UNBIND_SAFETY_MARGIN_SECONDS": str(margin),
@@ -328,11 +340,11 @@ def build(seed: int, *, variant: Optional[bool] = None) -> Scenario:
         size = rng.randint(1, 3)
         part, names = names[:size], names[size:]
         payload = direct_payload(part)
-        record = Record("direct", frozenset(part))
-        if rng.random() < 0.5:
-            direct.append(Delivery(payload, [record]))
-        else:
-            add_cmq(json.dumps(payload), record)
+        direct.append(Delivery(payload, [Record("direct", frozenset(part))]))
+        if rng.random() < 0.3:  # the same order forged into the queue: refused, it is nobody's word there
+            body = json.dumps(payload)
+            add_cmq(body, Record("", malformed=body, dead_reason="not_a_queue_payload"))
+            tags.add("forged-order")
 
     if activity:
         activity_id = "asa-chaos001"
@@ -355,10 +367,11 @@ def build(seed: int, *, variant: Optional[bool] = None) -> Scenario:
         if rng.random() < 0.5:
             direct.append(Delivery(direct_payload(part, dry=True), [record]))
         else:
-            add_cmq(json.dumps(direct_payload(part, dry=True)), record)
+            body = json.dumps(direct_payload(part, dry=True))
+            add_cmq(body, Record("", malformed=body, dead_reason="not_a_queue_payload"))
     if rng.random() < 0.3:
         body = rng.choice(MALFORMED_BODIES)
-        add_cmq(body, Record("", malformed=body))
+        add_cmq(body, Record("", malformed=body, dead_reason=refusal_of(body)))
         tags.add("malformed")
     if rng.random() < UNKNOWN_ACTIVITY_RATE:
         body = activity_body("asa-gone0001")

@@ -16,7 +16,7 @@ ESTATE = ROOT / "emulator" / "estates" / "demo.json"
 API_SECRET = "demo-api-secret-not-for-production"
 LIFECYCLE_QUEUE = "clb-unbind-lifecycle"
 GROUP = "asg-group001"
-TIMER_ENV = {"CLB_UNBIND_QUEUE": LIFECYCLE_QUEUE, "CLB_UNBIND_GROUPS": GROUP, "CLB_UNBIND_POLL_SECONDS": "1"}
+TIMER_ENV = {"CLB_UNBIND_GROUPS": GROUP, "CLB_UNBIND_POLL_SECONDS": "1"}
 """The timer run: the lifecycle queue, the scaling group to sweep, a 1 s long poll to keep the demo short."""
 
 
@@ -61,7 +61,7 @@ def publish_lifecycle(endpoint: str, estate: Dict[str, Any]) -> List[str]:
     ins-web00001's hook (pending in the demo estate) notifies the queue, as a producer would with
     SendCmqMsg; ins-web00003 is scaled in now and its notification published by the emulator; the
     notification of ins-web00002 (also pending) was lost: only the sweep can find it."""
-    from clb_unbind.triggers.envelopes import utc_now_iso
+    from clb_unbind.wire.envelopes import utc_now_iso
 
     action = next(a for a in estate["lifecycleActions"] if a["instanceId"] == "ins-web00001")
     body = json.dumps({"Service": "Tencent Cloud Auto Scaling", "Time": utc_now_iso(), "AppId": "1251783334",
@@ -100,6 +100,9 @@ def main() -> int:
             "CLB_UNBIND_RETRY_QUEUE": "clb-unbind-retry",
             "CLB_UNBIND_DEAD_LETTER_QUEUE": "clb-unbind-dead-letter",
             "CLB_UNBIND_API_SECRET": API_SECRET,
+            # The queue the demo hook notifies: its lifecycle actions are the function's own to complete.
+            "CLB_UNBIND_QUEUE": LIFECYCLE_QUEUE,
+            "CLB_UNBIND_ENVELOPE_SECRET": "demo-envelope-secret-not-for-production",
         }
     )
     sys.path.insert(0, str(ROOT / "handler"))
@@ -164,7 +167,8 @@ def summary(runs: List[Tuple[str, Any, float]]) -> str:
             lines.append(f"    record {record['recordId']}: {record['status']}" + (f" ({record['reason']})" if record.get("reason") else ""))
             for inst in record["instances"]:
                 verb = "would unbind" if inst["dryRun"] else "unbound"
-                lines.append(f"      {inst['instanceId']}: {inst['status']}" + ("; lifecycle action completed" if inst["lifecycleCompleted"] else ""))
+                lines.append(f"      {inst['instanceId']}: {inst['status']}" + ("; lifecycle action completed" if inst["lifecycleCompleted"]
+                                                                                      else f"; lifecycle action {inst['lifecycle']}" if inst.get("lifecycle") else ""))
                 for b in inst["removed"] if not inst["dryRun"] else inst["remaining"]:
                     rule = f" rule {b['locationId']}" if b["locationId"] else ""
                     lines.append(f"        {verb} {b['privateIp']}:{b['port']} from {b['loadBalancerId']} listener {b['listenerId']} ({b['protocol']}:{b['listenerPort']}){rule}")

@@ -4,11 +4,12 @@ between reads and writes that makes ``--dry-run`` safe.
 * Endpoint: ``CLB_UNBIND_ENDPOINT`` (a base URL such as ``http://127.0.0.1:9000``), exactly as the
   function reads it (handler ``cloud/session.py``): every call of every service goes there; unset,
   each service's public endpoint.
-* Credentials (DESIGN.md, "Operator commands"): the SDK's ``DefaultCredentialProvider`` (its chain:
-  ``TENCENTCLOUD_SECRET_ID``/``TENCENTCLOUD_SECRET_KEY``, the ``~/.tencentcloud/credentials``
-  profile, a CVM role, a TKE OIDC role; SDK ``tencentcloud/common/credential.py``), then the names
-  SCF gives a function, ``TENCENTCLOUD_SECRETID``/``TENCENTCLOUD_SECRETKEY``/
-  ``TENCENTCLOUD_SESSIONTOKEN``.
+* Credentials (docs/design.md#operator-commands): as every tool of the project finds them (handler ``clb_unbind/credentials.py``): the
+  SDK's ``DefaultCredentialProvider`` chain, then the names SCF gives a function,
+  ``TENCENTCLOUD_SECRETID``/``TENCENTCLOUD_SECRETKEY``/``TENCENTCLOUD_SESSIONTOKEN``.
+* Error text: every API error is scrubbed of the credential's values (handler ``clb_unbind/scrub.py``)
+  before it becomes an :class:`ApiFailure`: a gateway page that echoes request headers must not put
+  the SecretId or the token on an operator's terminal or a CI log.
 * CAM is not regional: its client gets region ``""`` and the SDK then sends no ``X-TC-Region``
   (the CAM API pages say of Region "本接口不需要传递此参数", e.g. doc 598/36223 GetRole; UNCONFIRMED
   for every CAM action used here).
@@ -57,23 +58,16 @@ class ApiFailure(Exception):
 
 def credentials(env: Optional[Mapping[str, str]] = None,
                 default_chain: Optional[Callable[[], Any]] = None) -> Any:
-    """The SDK's default provider chain first, then the SCF variable names."""
-    from tencentcloud.common.credential import Credential, DefaultCredentialProvider
-    from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
+    """The function's own search (handler ``clb_unbind/credentials.py``): the SDK's chain, then the
+    SCF names; any failure of the chain, the SDK's ``OSError('TKE_REGION not exist')`` included, is a
+    :class:`CredentialError` naming the variables to set."""
+    from .function_settings import handler_module
 
-    env = os.environ if env is None else env
-    chain = default_chain or DefaultCredentialProvider().get_credentials
+    found = handler_module("credentials")
     try:
-        found = chain()
-        if found is not None and found.secret_id and found.secret_key:
-            return found
-    except TencentCloudSDKException:
-        pass
-    sid, key = env.get("TENCENTCLOUD_SECRETID"), env.get("TENCENTCLOUD_SECRETKEY")
-    if sid and key:
-        return Credential(sid, key, env.get("TENCENTCLOUD_SESSIONTOKEN") or None)
-    raise CredentialError("no credentials: set TENCENTCLOUD_SECRET_ID/TENCENTCLOUD_SECRET_KEY (or a "
-                          "~/.tencentcloud/credentials profile, or TENCENTCLOUD_SECRETID/SECRETKEY[/SESSIONTOKEN])")
+        return found.find(env, default_chain)
+    except found.NoCredentials as exc:
+        raise CredentialError(str(exc)) from None
 
 
 @dataclass
@@ -106,6 +100,11 @@ class Cloud:
     @property
     def writes(self) -> List[Call]:
         return [c for c in self.calls if c.write]
+
+    def secrets(self) -> Tuple[str, ...]:
+        """The credential's values: what no output of the tool may show."""
+        c = self.credential
+        return tuple(v for v in (getattr(c, "secret_id", None), getattr(c, "secret_key", None), getattr(c, "token", None)) if v)
 
     def client(self, service: str) -> Any:
         if service not in self._clients:
@@ -152,8 +151,12 @@ class Cloud:
         try:
             response = getattr(self.client(service), action)(request)
         except TencentCloudSDKException as exc:
-            raise ApiFailure(f"{service}:{action}", str(exc.get_code() or "ClientError"), str(exc.get_message() or ""),
-                             exc.get_request_id() or "") from None
+            from .function_settings import handler_module
+
+            scrub = handler_module("scrub").scrub
+            secrets = self.secrets()
+            raise ApiFailure(f"{service}:{action}", scrub(str(exc.get_code() or "ClientError"), secrets),
+                             scrub(str(exc.get_message() or ""), secrets), scrub(exc.get_request_id() or "", secrets)) from None
         return json.loads(response.to_json_string())
 
     def read_or_none(self, service: str, action: str, params: Dict[str, Any], *missing: str) -> Optional[Dict[str, Any]]:

@@ -8,7 +8,7 @@ exist, so that ``setup`` and ``check`` share one view of the cloud.
 * cam ``GetRole``: ``InvalidParameter.RoleNotExist``; ``GetPolicy``: ``ResourceNotFound.PolicyIdNotFound``
   or ``InvalidParameter.PolicyIdNotExist`` (cam errorcodes).
 Paging: ``ListTriggers`` Offset/Limit (default 20), ``DescribeLifecycleHooks`` Offset/Limit ≤ 100
-(facts §9.5), ``ListAttachedRolePolicies`` Page from 1 / Rp ≤ 200, ``ListPolicies`` Page/Rp ≤ 200.
+(docs/cloud-facts.md#as-reads-instances-hooks-activities), ``ListAttachedRolePolicies`` Page from 1 / Rp ≤ 200, ``ListPolicies`` Page/Rp ≤ 200.
 """
 from __future__ import annotations
 

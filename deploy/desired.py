@@ -1,10 +1,11 @@
 """What a deployment should be, from the operator's inputs and the derived numbers (no I/O but
-reading the package zip and cam-policy.json).
+reading the package zip; the run role's policy is deploy/permissions.py's, filled in for the region
+and the queues).
 
 Fixed parts and their sources:
 * runtime ``Python3.10`` (SDK scf ``CreateFunctionRequest.Runtime`` lists it; the runtime cannot be
   changed after creation: ``UpdateFunctionConfigurationRequest.Runtime`` "创建时指定，目前不支持修改"),
-  handler ``index.main_handler`` (DESIGN.md, entry point);
+  handler ``index.main_handler`` (docs/design.md#entry-point);
 * the run role's trust policy: CAM role documents use ``"action": "name/sts:AssumeRole"`` with a
   ``principal`` (SDK cam ``CreateRoleRequest.PolicyDocument`` example), and SCF's service principal is
   ``scf.qcloud.com`` (serverless-components/tencent-cam-role README: ``service: scf.qcloud.com``);
@@ -16,13 +17,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Optional, Tuple
 
 from .numbers import Derived, Timings, derive
+from .permissions import document as policy_document
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "dist" / "clb-unbind.zip"
@@ -31,8 +32,11 @@ CAM_POLICY = ROOT / "cam-policy.json"
 RUNTIME = "Python3.10"
 HANDLER = "index.main_handler"
 SCF_PRINCIPAL = "scf.qcloud.com"
-TRIGGER_QUALIFIER = "$DEFAULT"
+TRIGGER_QUALIFIER = "live"
+"""The alias the timer fires; setup points it at the package's version (deploy/release.py)."""
 GROUP_ID = re.compile(r"^asg-[a-z0-9]{8}$")
+TRANSITION_TYPES = ("NORMAL", "EXTENSION")
+"""autoscaling CreateLifecycleHookRequest.LifecycleTransitionType: "取值范围包括 NORMAL 和 EXTENSION，默认值为 NORMAL"."""
 DESCRIPTION_PREFIX = "Unbinds leaving instances from load balancers. Package sha256 "
 
 
@@ -63,6 +67,10 @@ class Inputs:
     memory: int = 128
     cmq_endpoint: Optional[str] = None
     timings: Timings = field(default_factory=Timings)
+    transition: str = "NORMAL"
+    """The hooks' LifecycleTransitionType: NORMAL, or EXTENSION to hear of manual removals too (docs/lifecycle-hooks.md)."""
+    version: Optional[str] = None
+    """A published version the alias must point at (setup --version); None: the package's own."""
 
 
 @dataclass(frozen=True)
@@ -94,6 +102,7 @@ class HookSpec:
     queue: str
     transition: str = "INSTANCE_TERMINATING"
     default_result: str = "CONTINUE"
+    transition_type: str = "NORMAL"
 
 
 @dataclass(frozen=True)
@@ -156,14 +165,16 @@ def desired(inputs: Inputs) -> Desired:
     )
     queue_attrs = {k: v.value for k, v in derived.queue.items()}
     dlq_attrs = {k: v.value for k, v in derived.dead_letter_queue.items()}
-    hooks = tuple(HookSpec(g, inputs.hook_name, int(derived.heartbeat.value), inputs.queue)
+    if inputs.transition not in TRANSITION_TYPES:
+        raise ValueError(f"the hook transition type is NORMAL or EXTENSION; got {inputs.transition!r}")
+    hooks = tuple(HookSpec(g, inputs.hook_name, int(derived.heartbeat.value), inputs.queue, transition_type=inputs.transition)
                   for g in sorted(set(inputs.groups)))
     return Desired(
         inputs=inputs, derived=derived,
         dead_letter_queue=QueueSpec(inputs.dead_letter_queue, dlq_attrs),
         queue=QueueSpec(inputs.queue, queue_attrs),
         role=inputs.role, trust=trust_document(), policy=inputs.policy,
-        policy_document=json.loads(CAM_POLICY.read_text()),
+        policy_document=policy_document(inputs.region, inputs.queue, inputs.dead_letter_queue),
         function=function, trigger_name=inputs.trigger_name, cron=str(derived.timer_cron.value),
         async_retry_num=int(derived.async_invoke["RetryNum"].value),
         async_msg_ttl=int(derived.async_invoke["MsgTTL"].value),

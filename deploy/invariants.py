@@ -15,38 +15,26 @@ the two the API means is UNCONFIRMED).
 from __future__ import annotations
 
 import fnmatch
-import json
 import time
-from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Set
 
-from . import current
+from . import current, dangers, permissions
 from .cloud import Cloud
+from .findings import Finding
 from .function_settings import function_settings
-from .desired import CAM_POLICY, HANDLER, RUNTIME, SCF_PRINCIPAL
+from .desired import HANDLER, RUNTIME, SCF_PRINCIPAL
 from .numbers import VISIBILITY_MARGIN, heartbeat_floor, receive_cycle, visibility_floor
 from .plan import cron_of, normalise_policy
 
 Json = Dict[str, Any]
 
 
-@dataclass
-class Finding:
-    invariant: str
-    ok: bool
-    detail: str
-    fix: str = ""
-
-    def to_dict(self) -> Dict[str, Any]:
-        return asdict(self)
 
 
-def required_actions(path: Path = CAM_POLICY) -> List[str]:
-    """Every action the function calls: cam-policy.json, which the contract tests hold equal to the
-    calls the function makes over every sample event."""
-    doc = json.loads(path.read_text())
-    return sorted({a for s in doc["statement"] if s.get("effect", "allow").lower() == "allow" for a in s["action"]})
+def required_actions() -> List[str]:
+    """Every action the function calls: deploy/permissions.py's sourced list, which the contract tests
+    hold equal to the calls the function makes over every sample event."""
+    return permissions.actions()
 
 
 # ------------------------------------------------------------------ cron
@@ -130,6 +118,25 @@ def trusts_scf(document: Any) -> bool:
     return False
 
 
+# ------------------------------------------------------------------ which removals reach the function
+REACHES = {
+    "NORMAL": "scale-in by the group only (desired capacity, scaling policies, schedules)",
+    "EXTENSION": "scale-in, RemoveInstances, DetachInstances, StopAutoScalingInstances, StartInstanceRefresh",
+}
+"""autoscaling CreateLifecycleHookRequest.LifecycleTransitionType: EXTENSION also fires the hook on
+AttachInstances, DetachInstances, RemoveInstances, StopAutoScalingInstances, StartAutoScalingInstances
+and StartInstanceRefresh; NORMAL does not (docs/lifecycle-hooks.md)."""
+
+
+def removals(hooks: Sequence[Json]) -> str:
+    """Per group: its hook's LifecycleTransitionType (unset is NORMAL, the documented default) and what reaches us."""
+    parts = []
+    for h in sorted(hooks, key=lambda h: str(h.get("AutoScalingGroupId"))):
+        kind = h.get("LifecycleTransitionType") or "NORMAL"
+        parts.append(f"{h.get('AutoScalingGroupId')} ({kind}): {REACHES.get(kind, 'unknown type ' + str(kind))}")
+    return "; ".join(parts) or "none"
+
+
 # ------------------------------------------------------------------ the check
 def _message_age(q: Json, now: float) -> str:
     raw = q.get("MinMsgTime")
@@ -137,6 +144,12 @@ def _message_age(q: Json, now: float) -> str:
         return "age unknown"
     age = now - raw if raw > 1_000_000_000 else raw
     return f"the oldest waits {int(age)} s"
+
+
+CORE = ("function", "timer", "visibility_timeout", "dead_letter_policy", "retention", "hooks", "groups", "run_role",
+        "dead_letters")
+INVARIANTS = CORE + dangers.NAMES
+"""Every finding check reports, in its order."""
 
 
 def check(cloud: Cloud, function: str, namespace: str = "default", groups: Sequence[str] = (),
@@ -183,12 +196,14 @@ def check(cloud: Cloud, function: str, namespace: str = "default", groups: Seque
 
     # 2. the timer
     interval: Optional[int] = None
+    enabled_timers: List[Json] = []
     if fn is None:
         out.append(Finding("timer", False, "no function, so no timer trigger", setup_hint))
     else:
         timers = [t for t in current.triggers(cloud, function, namespace) if t.get("Type") == "timer"]
         good = [(t, cron_interval(cron_of(t))) for t in timers if int(t.get("Enable") or 0) == 1]
         good = [(t, i) for t, i in good if i is not None and i <= 60]
+        enabled_timers = [t for t, _ in good]
         if good:
             interval = min(i for _, i in good)
             names = ", ".join(f"{t.get('TriggerName')} ({cron_of(t)!r})" for t, _ in good)
@@ -270,7 +285,8 @@ def check(cloud: Cloud, function: str, namespace: str = "default", groups: Seque
                            f"notify another queue"))
     else:
         out.append(Finding("hooks", True, f"{len(ours)} hook(s) notify {queue_name}, each INSTANCE_TERMINATING with a "
-                                          f"heartbeat of at least {floor} s"))
+                                          f"heartbeat of at least {floor} s; removals that reach the function: "
+                                          f"{removals(ours)}"))
 
     # 7. groups
     wanted = sorted(set(groups) | (set(settings.groups) if settings else set()))
@@ -306,17 +322,25 @@ def check(cloud: Cloud, function: str, namespace: str = "default", groups: Seque
         else:
             docs = [(current.policy(cloud, p["PolicyId"]) or {}).get("PolicyDocument")
                     for p in current.attached_policies(cloud, role_name)]
-            missing = uncovered(required_actions(), [d for d in docs if d])
+            docs = [d for d in docs if d]
+            values = {"region": cloud.region, "queue": queue_name or "(CLB_UNBIND_QUEUE unset)",
+                      "dead_letter_queue": env.get("CLB_UNBIND_DEAD_LETTER_QUEUE", "") or "(unset)"}
+            lacking = permissions.missing(docs, values)
+            extra = permissions.broader(docs, values)
             problems = []
             if not trusts_scf(role.get("PolicyDocument")):
                 problems.append(f"role {role_name} is not trusted by {SCF_PRINCIPAL}: SCF cannot give the function its credentials")
-            if missing:
-                problems.append(f"not allowed: {', '.join(missing)}")
+            if lacking:
+                problems.append(f"not allowed: {', '.join(lacking)}")
+            if extra:
+                problems.append(f"allowed beyond what the function needs (docs/permissions.md): {', '.join(extra)}")
             ok = not problems
             out.append(Finding("run_role", ok,
-                               f"role {role_name} is trusted by {SCF_PRINCIPAL} and allows all {len(required_actions())} "
-                               f"actions of cam-policy.json" if ok else "; ".join(problems),
-                               "" if ok else f"{setup_hint} (the role then holds exactly cam-policy.json)"))
+                               f"role {role_name} is trusted by {SCF_PRINCIPAL} and allows exactly the "
+                               f"{len(permissions.GRANTS)} actions of docs/permissions.md, each on its own resources"
+                               if ok else "; ".join(problems),
+                               "" if ok else f"{setup_hint} (the role then holds exactly the policy of docs/permissions.md; "
+                                             f"detach any other policy from {role_name})"))
 
     # 9. dead letters
     names = [n for n in dict.fromkeys([((q or {}).get("DeadLetterPolicy") or {}).get("DeadLetterQueue") or "",
@@ -337,8 +361,19 @@ def check(cloud: Cloud, function: str, namespace: str = "default", groups: Seque
         out.append(Finding("dead_letters", False, "; ".join([detail] + waiting), setup_hint))
     elif waiting:
         out.append(Finding("dead_letters", False, "; ".join(waiting),
-                           "read them (each names its reason and keeps the original payload), fix the cause, "
-                           "then replay them: PYTHONPATH=handler python -m clb_unbind redrive FILE"))
+                           "`make deadletters` lists them, each with its reason; fix the cause, then `make redrive ALL=1` "
+                           "(DRY_RUN=1 first) re-queues them for the timer and deletes each once re-queued; "
+                           "`python -m deploy deadletters purge --id MSG_ID` drops one that needs no redrive"))
     else:
         out.append(Finding("dead_letters", True, f"{', '.join(empty)} {'is' if len(empty) == 1 else 'are'} empty"))
+    # 10-14. deployments that hold the invariants above and still do harm or nothing
+    if fn is None:
+        out += [Finding(name, False, f"no function {function}", setup_hint) for name in dangers.NAMES]
+    else:
+        retry = env.get("CLB_UNBIND_RETRY_QUEUE", "") or queue_name
+        out += [dangers.live_mode(env),
+                dangers.retry_queue(cloud, env, queue_name if enabled_timers else None),
+                dangers.message_size(cloud, [retry, env.get("CLB_UNBIND_DEAD_LETTER_QUEUE", "")]),
+                dangers.timer_code(cloud, fn, namespace, enabled_timers),
+                dangers.envelope_secret(env)]
     return out

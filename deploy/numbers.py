@@ -1,17 +1,17 @@
 """The deployment's derived numbers: one pure function from the function's timings to every queue,
 hook and invocation number, each with the reason it has that value.
 
-Sources (tencent-facts.md, ../shared/reference):
-* §8.3: a received message is hidden for the queue's ``VisibilityTimeout`` (1–43200 s) and comes back
+Sources (docs/cloud-facts.md, by heading):
+* #cmq-queue-semantics: a received message is hidden for the queue's ``VisibilityTimeout`` (1–43200 s) and comes back
   if not deleted; dead-letter ``Policy`` 0 = received ``MaxReceiveCount`` (1–1000) times without a
   delete, 1 = ``MaxTimeToLive`` expired; retention at most 12 h (43200 s); pulls can lag 10–20 s behind
   a send when the queue holds few messages.
-* §8.1: the timer trigger's cron has seven fields with seconds; event functions time out after 1–900 s.
+* #scf-timer-trigger: the timer trigger's cron has seven fields with seconds; event functions time out after 1–900 s.
 * SDK autoscaling ``CreateLifecycleHookRequest.HeartbeatTimeout``: 30–7200 s, default 300.
 * The function's own retry (handler ``finish.retry_delay``): the first retry waits at most
   ``CLB_UNBIND_RETRY_BASE_SECONDS``, later ones at most ``CLB_UNBIND_RETRY_MAX_SECONDS``; each retry is
   a new message, so the queue's receive count never counts them.
-* §8.5: SCF retries a failed asynchronous invocation twice by default. The bounds SCF puts on
+* #scf-retries-and-async-invocation: SCF retries a failed asynchronous invocation twice by default. The bounds SCF puts on
   ``RetryNum`` and ``MsgTTL`` are UNCONFIRMED (the SDK models state none; 21600 s is the value the
   project's serverless.yml always asked for).
 
@@ -40,11 +40,11 @@ VISIBILITY_MARGIN = 30
 """Seconds a message stays hidden past the end of the longest run: the delete sent at the deadline's
 edge still lands, and SCF's timeout is not cut to the millisecond."""
 PULL_LAG = 20
-"""Seconds a CMQ pull can lag behind a send when the queue holds few messages (facts §8.3)."""
+"""Seconds a CMQ pull can lag behind a send when the queue holds few messages (docs/cloud-facts.md#cmq-queue-semantics)."""
 FINISH_ROOM = 30
 """Seconds a run must have after its last receive to finish what that receive brought."""
 
-DEAD_LETTER_VISIBILITY = 30
+DEAD_LETTER_VISIBILITY = 10
 ASYNC_RETRY_NUM = 2
 ASYNC_MSG_TTL = 21600
 
@@ -121,7 +121,7 @@ def retention_floor(heartbeat: int, max_receive: int, visibility: int, timer_int
 
 
 def timer_cron(interval: int) -> str:
-    """Seven-field cron with seconds (facts §8.1) firing every `interval` seconds, which divides 60."""
+    """Seven-field cron with seconds (docs/cloud-facts.md#scf-timer-trigger) firing every `interval` seconds, which divides 60."""
     return "0 */1 * * * * *" if interval == 60 else f"*/{interval} * * * * * *"
 
 
@@ -171,7 +171,7 @@ def derive(t: Timings, dead_letter_queue: str) -> Derived:
     if mrc < t.max_attempts:
         mrc_reason += f"; cut to {mrc} so that {mrc} receipts {cycle} s apart fit in the {RETENTION_MAX} s retention"
     ret_floor = retention_floor(hb, mrc, vt, I, t.retry_max_seconds)
-    ret_reason = (f"the longest CMQ keeps a message (facts §8.3), so a notice outlives a function outage; it must be at "
+    ret_reason = (f"the longest CMQ keeps a message (docs/cloud-facts.md#cmq-queue-semantics), so a notice outlives a function outage; it must be at "
                   f"least {ret_floor} s: the heartbeat ({hb} s), {mrc} receipts {cycle} s apart before the dead-letter "
                   f"move, and the longest retry delay ({math.ceil(t.retry_max_seconds)} s) + {I}+{PULL_LAG} s")
     if ret_floor > RETENTION_MAX:
@@ -192,13 +192,15 @@ def derive(t: Timings, dead_letter_queue: str) -> Derived:
     }
     dlq = {
         "VisibilityTimeout": Value("VisibilityTimeout", DEAD_LETTER_VISIBILITY,
-                                   "CMQ's default: only an operator or a redrive reads this queue"),
+                                   "only the operator's deadletters command reads this queue: it re-queues and deletes "
+                                   "each batch of 16 within seconds of reading it, and a listing hides what it shows "
+                                   "this long (CMQ has no peek)"),
         "MsgRetentionSeconds": Value("MsgRetentionSeconds", RETENTION_MAX,
                                      "the longest CMQ keeps a message: 12 h for an operator to act on the alarm"),
     }
     async_invoke = {
         "RetryNum": Value("RetryNum", ASYNC_RETRY_NUM,
-                          "SCF's default (facts §8.5): a timer run that raised (a queue it could not reach) is retried; "
+                          "SCF's default (docs/cloud-facts.md#scf-retries-and-async-invocation): a timer run that raised (a queue it could not reach) is retried; "
                           "its messages come back after the visibility timeout whatever SCF does"),
         "MsgTTL": Value("MsgTTL", ASYNC_MSG_TTL,
                         "6 h: an asynchronous direct invocation an operator sent still runs after an SCF backlog"),

@@ -22,13 +22,17 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from . import current
 from .cloud import Cloud
-from .desired import Desired, HookSpec, QueueSpec, package_sha
+from .dangers import ENVELOPE_SECRET, envelope_secret_ok, new_envelope_secret
+from .desired import TRIGGER_QUALIFIER, Desired, HookSpec, QueueSpec, package_sha
 
 Json = Dict[str, Any]
+ROLE_DESCRIPTION = "Run role of the clb-unbind function"
+POLICY_DESCRIPTION = "Actions the clb-unbind function calls"
+"""Setup writes these descriptions; teardown deletes a role or policy only when it carries setup's."""
 
 
 class PlanError(Exception):
@@ -135,7 +139,7 @@ def role_steps(cloud: Cloud, d: Desired) -> List[Step]:
     if live_role is None:
         steps.append(Step(f"role {d.role}", "create", [f"trusted by {d.trust['statement'][0]['principal']}"],
                           [Write("cam", "CreateRole", {"RoleName": d.role, "PolicyDocument": trust, "ConsoleLogin": 0,
-                                                        "Description": "Run role of the clb-unbind function"})]))
+                                                        "Description": ROLE_DESCRIPTION})]))
     elif normalise_policy(live_role.get("PolicyDocument")) != normalise_policy(d.trust):
         steps.append(Step(f"role {d.role}", "update", [f"trust policy -> {trust}"],
                           [Write("cam", "UpdateAssumeRolePolicy", {"RoleName": d.role, "PolicyDocument": trust})]))
@@ -148,7 +152,7 @@ def role_steps(cloud: Cloud, d: Desired) -> List[Step]:
         policy_id = Ref("policy_id")
         steps.append(Step(f"policy {d.policy}", "create", ["document = cam-policy.json"],
                           [Write("cam", "CreatePolicy", {"PolicyName": d.policy, "PolicyDocument": document,
-                                                          "Description": "Actions the clb-unbind function calls"},
+                                                          "Description": POLICY_DESCRIPTION},
                                  saves=("PolicyId", "policy_id"))]))
     else:
         policy_id = int(found["PolicyId"])
@@ -175,17 +179,34 @@ def role_steps(cloud: Cloud, d: Desired) -> List[Step]:
 
 
 # ------------------------------------------------------------------ function, trigger, async config
+SECRET_VARIABLES = (ENVELOPE_SECRET, "CLB_UNBIND_API_SECRET")
+
+
+def _shown(key: str, value: str) -> str:
+    """A variable as the plan prints it: a secret by its length only."""
+    return f"(secret, {len(value)} characters)" if key in SECRET_VARIABLES else repr(value)
+
+
+def _with_secret(wanted: Dict[str, str], live_env: Dict[str, str]) -> Dict[str, str]:
+    """The envelope secret is made once (32 random bytes, hex) and kept across runs; one that is
+    missing or short is replaced."""
+    if envelope_secret_ok(live_env.get(ENVELOPE_SECRET)):
+        return wanted
+    return {**wanted, ENVELOPE_SECRET: new_envelope_secret()}
+
+
 def function_step(cloud: Cloud, d: Desired) -> Tuple[Step, bool]:
     """The function's step, and whether the function exists now."""
     f = d.function
     live = current.function(cloud, f.name, f.namespace)
-    variables = [{"Key": k, "Value": v} for k, v in sorted(f.environment.items())]
+    wanted_env = _with_secret(dict(f.environment), current.environment(live))
+    variables = [{"Key": k, "Value": v} for k, v in sorted(wanted_env.items())]
     if live is None:
         params = {"FunctionName": f.name, "Namespace": f.namespace, "Code": {"ZipFile": f.zip_base64}, "CodeSource": "ZipFile",
                   "Handler": f.handler, "Runtime": f.runtime, "Timeout": f.timeout, "MemorySize": f.memory, "Role": f.role,
                   "Description": f.description, "Type": "Event", "Environment": {"Variables": variables}}
         changes = [f"Runtime = {f.runtime}", f"Handler = {f.handler}", f"Timeout = {f.timeout}", f"MemorySize = {f.memory}",
-                   f"Role = {f.role}", f"package sha256 {f.code_sha}"] + [f"{k} = {v}" for k, v in sorted(f.environment.items())]
+                   f"Role = {f.role}", f"package sha256 {f.code_sha}"] + [f"{k} = {_shown(k, v)}" for k, v in sorted(wanted_env.items())]
         return Step(f"function {f.name}", "create", changes, [Write("scf", "CreateFunction", params, waits_for_function=True)]), False
     if live.get("Runtime") != f.runtime:
         raise PlanError(f"function {f.name} runs {live.get('Runtime')}, not {f.runtime}, and SCF cannot change a runtime: "
@@ -207,11 +228,11 @@ def function_step(cloud: Cloud, d: Desired) -> Tuple[Step, bool]:
             if key != "Description":
                 changes.append(f"{key}: {live.get(key)!r} -> {want!r}")
     env = current.environment(live)
-    env_diff = {k: (env.get(k), v) for k, v in f.environment.items() if env.get(k) != v}
+    env_diff = {k: (env.get(k), v) for k, v in wanted_env.items() if env.get(k) != v}
     if env_diff:
-        merged = {**env, **f.environment}
+        merged = {**env, **wanted_env}
         config["Environment"] = {"Variables": [{"Key": k, "Value": v} for k, v in sorted(merged.items())]}
-        changes += [f"{k}: {old!r} -> {new!r}" for k, (old, new) in env_diff.items()]
+        changes += [f"{k}: {_shown(k, old) if old is not None else 'unset'} -> {_shown(k, new)}" for k, (old, new) in env_diff.items()]
     if config:
         writes.append(Write("scf", "UpdateFunctionConfiguration", {"FunctionName": f.name, "Namespace": f.namespace, **config},
                             waits_for_function=True))
@@ -234,11 +255,17 @@ def trigger_step(cloud: Cloud, d: Desired, function_exists: bool) -> Step:
         found = next((t for t in current.triggers(cloud, f.name, f.namespace)
                       if t.get("Type") == "timer" and t.get("TriggerName") == d.trigger_name), None)
     resource = f"timer trigger {d.trigger_name}"
+    create = Write("scf", "CreateTrigger", {"FunctionName": f.name, "Namespace": f.namespace, "TriggerName": d.trigger_name,
+                                            "Type": "timer", "TriggerDesc": d.cron, "Qualifier": TRIGGER_QUALIFIER,
+                                            "Enable": "OPEN"})
     if found is None:
-        return Step(resource, "create", [f"cron = {d.cron!r}", "enabled"],
-                    [Write("scf", "CreateTrigger", {"FunctionName": f.name, "Namespace": f.namespace, "TriggerName": d.trigger_name,
-                                                     "Type": "timer", "TriggerDesc": d.cron, "Qualifier": "$DEFAULT",
-                                                     "Enable": "OPEN"})])
+        return Step(resource, "create", [f"cron = {d.cron!r}", "enabled", f"fires alias {TRIGGER_QUALIFIER}"], [create])
+    if (found.get("Qualifier") or "$LATEST") != TRIGGER_QUALIFIER:
+        # A trigger's Qualifier is fixed at creation (UpdateTriggerRequest.Qualifier): recreate it on the alias.
+        delete = Write("scf", "DeleteTrigger", {"FunctionName": f.name, "Namespace": f.namespace, "TriggerName": d.trigger_name,
+                                                "Type": "timer", "Qualifier": found.get("Qualifier") or "$LATEST"})
+        return Step(resource, "update", [f"Qualifier: {found.get('Qualifier')!r} -> {TRIGGER_QUALIFIER!r} (deleted and "
+                                         f"created again)"], [delete, create])
     diff: Dict[str, Tuple[Any, Any]] = {}
     if cron_of(found) != d.cron:
         diff["cron"] = (cron_of(found), d.cron)
@@ -276,7 +303,7 @@ def own_hook(hooks: List[Json], spec: HookSpec) -> Optional[Json]:
 def hook_step(cloud: Cloud, spec: HookSpec) -> Step:
     target = {"TargetType": "TDMQ_CMQ_QUEUE", "QueueName": spec.queue}
     wanted = {"LifecycleTransition": spec.transition, "DefaultResult": spec.default_result,
-              "HeartbeatTimeout": spec.heartbeat, "NotificationTarget": target}
+              "HeartbeatTimeout": spec.heartbeat, "NotificationTarget": target, "LifecycleTransitionType": spec.transition_type}
     live = own_hook(current.hooks(cloud, spec.group), spec)
     resource = f"lifecycle hook of {spec.group}"
     if live is None:
@@ -284,6 +311,7 @@ def hook_step(cloud: Cloud, spec: HookSpec) -> Step:
                      [Write("as", "CreateLifecycleHook", {"AutoScalingGroupId": spec.group, "LifecycleHookName": spec.name,
                                                           **wanted})])
     live_values = {k: live.get(k) for k in wanted}
+    live_values["LifecycleTransitionType"] = live.get("LifecycleTransitionType") or "NORMAL"  # the documented default
     live_target = live.get("NotificationTarget") or {}
     live_values["NotificationTarget"] = {"TargetType": live_target.get("TargetType"), "QueueName": live_target.get("QueueName")}
     diff = _diff(live_values, wanted)
@@ -293,16 +321,22 @@ def hook_step(cloud: Cloud, spec: HookSpec) -> Step:
 
 
 # ------------------------------------------------------------------ the whole plan
-def plan(cloud: Cloud, d: Desired) -> List[Step]:
+ReleaseSteps = Callable[[Cloud, Desired, bool], List[Step]]
+
+
+def plan(cloud: Cloud, d: Desired, release: Optional[ReleaseSteps] = None) -> List[Step]:
     """Every step in the order they must be applied: the dead-letter queue before the queue that names
     it, the role and its policy before the function that runs as it, the function before its trigger,
-    the queue before the hooks that notify it."""
+    the queue before the hooks that notify it; with ``release`` (deploy/release.py), the version and the
+    alias after the function and before the trigger that fires the alias."""
     missing = sorted(set(h.group for h in d.hooks) - current.existing_groups(cloud, [h.group for h in d.hooks]))
     if missing:
         raise PlanError(f"no such scaling group in {d.inputs.region}: {', '.join(missing)}")
     steps = [queue_step(cloud, d.dead_letter_queue), queue_step(cloud, d.queue)]
     steps += role_steps(cloud, d)
     function, exists = function_step(cloud, d)
-    steps += [function, trigger_step(cloud, d, exists), async_step(cloud, d, exists)]
+    steps.append(function)
+    steps += release(cloud, d, exists) if release else []
+    steps += [trigger_step(cloud, d, exists), async_step(cloud, d, exists)]
     steps += [hook_step(cloud, h) for h in d.hooks]
     return steps

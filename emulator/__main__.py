@@ -1,12 +1,21 @@
 """``python -m emulator --estate FILE --port N [knobs]``: serve until killed.
 
-Prints exactly one line, ``emulator listening on http://127.0.0.1:N``, once the port is bound.
+Its first line, once the port is bound, is ``emulator listening on http://127.0.0.1:N``; then what a
+second terminal needs to use it: the variables to export (endpoint, credentials) and the estate's
+scaling groups, so nobody has to read the estate file.
+
+It refuses to start without the SDK model packages every reply is checked against (they are in
+requirements-dev.txt): started outside the project's virtual environment it would print its first
+line and then fail every request.
 """
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import json
 import signal
 import sys
+from pathlib import Path
 
 from . import DEMO_ESTATE, Emulator, Knobs
 
@@ -37,8 +46,42 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+def missing_dependencies() -> list[str]:
+    """The SDK model packages of the emulated services that this Python cannot import."""
+    from .services import SERVICES
+
+    missing = []
+    for spec in SERVICES.values():
+        try:
+            found = importlib.util.find_spec(spec.models)
+        except ModuleNotFoundError:
+            found = None
+        if found is None:
+            missing.append(spec.models.split(".")[1])
+    return sorted(set(missing))
+
+
+def how_to_use(endpoint: str, estate_path: str) -> list[str]:
+    """The lines after the first: what to export in a second terminal, and the estate's groups."""
+    raw = json.loads(Path(estate_path).read_text())
+    cred = (raw.get("credentials") or [{}])[0]
+    groups = " ".join(g.get("autoScalingGroupId", "") for g in raw.get("scalingGroups") or [])
+    lines = [f"in a second terminal: export CLB_UNBIND_ENDPOINT={endpoint} "
+             f"TENCENTCLOUD_SECRET_ID={cred.get('secretId', '')} TENCENTCLOUD_SECRET_KEY={cred.get('secretKey', '')}"]
+    if groups:
+        lines.append(f"scaling groups: {groups} (region {raw.get('region', 'ap-guangzhou')}); "
+                     f"e.g. make setup GROUPS=\"{groups}\"")
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    missing = missing_dependencies()
+    if missing:
+        print(f"emulator: cannot start: {sys.executable} has no Tencent Cloud SDK package for {', '.join(missing)}; "
+              "run `make emulator` (it uses the project's .venv), or `make .venv/.installed` and then "
+              "`.venv/bin/python -m emulator`", file=sys.stderr)
+        return 2
     knobs = Knobs(
         task_seconds=args.task_seconds, latency_seconds=args.latency, error_rate=args.error_rate,
         drop_reply_rate=args.drop_reply_rate, drop_reply_mode=args.drop_reply_mode, busy_rate=args.busy_rate,
@@ -57,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     emu.port = emu._server.server_address[1]
     emu.endpoint = f"http://{emu.host}:{emu.port}"
     print(f"emulator listening on {emu.endpoint}", flush=True)
+    for line in how_to_use(emu.endpoint, args.estate):
+        print(line, flush=True)
     try:
         emu.serve_forever()
     except KeyboardInterrupt:

@@ -34,6 +34,44 @@ class Trigger:
 
 
 @dataclass
+class Version:
+    """A published version: a frozen copy of $LATEST's code and configuration (doc 583/15371), without
+    the function's triggers."""
+
+    version: str
+    description: str
+    code: bytes = field(repr=False)
+    handler: str
+    timeout: int
+    memory: int
+    runtime: str
+    role: str
+    environment: Dict[str, str]
+    status: str = "Active"
+    add_time: str = field(default_factory=_now_text)
+    mod_time: str = field(default_factory=_now_text)
+
+
+@dataclass
+class Alias:
+    name: str
+    version: str
+    description: str = ""
+    routing: Dict[str, Any] = field(default_factory=dict)
+    add_time: str = field(default_factory=_now_text)
+    mod_time: str = field(default_factory=_now_text)
+
+
+DEFAULT_ALIAS = "$DEFAULT"
+LATEST = "$LATEST"
+
+
+def _default_aliases() -> Dict[str, "Alias"]:
+    """A new function has the alias $DEFAULT, pointing at $LATEST (doc 583/36149, 默认别名)."""
+    return {DEFAULT_ALIAS: Alias(DEFAULT_ALIAS, LATEST)}
+
+
+@dataclass
 class Function:
     name: str
     namespace: str
@@ -55,6 +93,9 @@ class Function:
     add_time: str = field(default_factory=_now_text)
     mod_time: str = field(default_factory=_now_text)
     code_updates: int = 0
+    versions: Dict[str, Version] = field(default_factory=dict)
+    last_version: int = 0
+    aliases: Dict[str, Alias] = field(default_factory=_default_aliases)
 
 
 @dataclass

@@ -170,7 +170,7 @@ class Activity:
     created_time: str = "2024-01-01T00:00:00Z"
 
 
-# LifeCycleState values (SDK autoscaling ``Instance.LifeCycleState``; facts §8.4).
+# LifeCycleState values (SDK autoscaling ``Instance.LifeCycleState``; docs/cloud-facts.md#as-instance-states).
 LIFE_CYCLE_STATES = frozenset({
     "IN_SERVICE", "CREATING", "CREATION_FAILED", "TERMINATING", "TERMINATION_FAILED", "ATTACHING", "ATTACH_FAILED",
     "DETACHING", "DETACH_FAILED", "ATTACHING_LB", "DETACHING_LB", "MODIFYING_LB", "STARTING", "START_FAILED",
@@ -198,7 +198,7 @@ class Member:
 
 @dataclass
 class Hook:
-    """A lifecycle hook (SDK autoscaling ``LifecycleHook`` / ``NotificationTarget``; facts §1.2)."""
+    """A lifecycle hook (SDK autoscaling ``LifecycleHook`` / ``NotificationTarget``; docs/cloud-facts.md#as-lifecycle-hooks)."""
 
     hook_id: str
     name: str
@@ -226,7 +226,7 @@ class Group:
 
 @dataclass
 class Queue:
-    """A TDMQ-for-CMQ queue's attributes (``CreateCmqQueueRequest``; facts §3.3, §8.3). Its messages
+    """A TDMQ-for-CMQ queue's attributes (``CreateCmqQueueRequest``; docs/cloud-facts.md#cmq-queue-semantics). Its messages
     live in :class:`emulator.cmq.broker.Broker`.
 
     ``policy`` 0: a message received ``max_receive_count`` times without being deleted moves to
@@ -708,7 +708,7 @@ class _Loader:
             estate.hooks[hook.hook_id] = hook
 
     def _hook(self, raw: Any, path: str, gid: str, estate: Estate) -> Hook:
-        """Fields and ranges of ``CreateLifecycleHookRequest`` / ``LifecycleHook`` (facts §1.2)."""
+        """Fields and ranges of ``CreateLifecycleHookRequest`` / ``LifecycleHook`` (docs/cloud-facts.md#as-lifecycle-hooks)."""
         self._obj(raw, path)
         self._keys(raw, {"lifecycleHookId", "lifecycleHookName", "lifecycleTransition", "defaultResult",
                          "heartbeatTimeout", "notificationMetadata", "notificationTarget", "lifecycleTransitionType",

@@ -31,7 +31,7 @@ class Knobs:
     * ``not_bound_as_failure`` – a target that is not bound puts its listener in ``FailListenerIdSet``
       (or fails a single-listener write) instead of being silently ignored.
     * ``rate_limit_per_second`` – admitted requests per (service, action) in any 1 s window; 0 = off.
-      20/s is the documented default of these APIs (facts §5, "默认接口请求频率限制：20次/秒").
+      20/s is the documented default of these APIs (docs/cloud-facts.md#clb-rate-limit, "默认接口请求频率限制：20次/秒").
     * ``seed`` – seeds the random generator (re-seeded when changed).
     * ``fault_actions`` – action names (``"BatchDeregisterTargets"``) or ``"service:Action"``
       (``"ecm:BatchDeregisterTargets"``) the random faults apply to; empty = every action.
@@ -47,7 +47,7 @@ class Knobs:
       delivers them again (with a new receipt handle; the first one then gets 4430).
     * ``cmq_fault_actions`` – data-plane actions (``"BatchReceiveMessage"``) the three above apply to;
       empty = all.
-    * ``cmq_rate_limit_per_second`` – per action, more → 4420; 0 = off ("QPS 5000", facts §8.3).
+    * ``cmq_rate_limit_per_second`` – per action, more → 4420; 0 = off ("QPS 5000", docs/cloud-facts.md#cmq-queue-semantics).
 
     Auto Scaling:
 
@@ -61,7 +61,7 @@ class Knobs:
     * ``clb_batch_deregister_async`` – CLB ``BatchDeregisterTargets`` runs as a task (applied after
       ``task_seconds``, polled with DescribeTaskStatus) instead of synchronously, the default (see clb.py).
     * ``not_bound_rejects_call`` – a CLB/ECM ``BatchDeregisterTargets`` naming a target that is not bound
-      is refused whole with ``InvalidParameter`` and changes nothing (tencent-facts §9.4).
+      is refused whole with ``InvalidParameter`` and changes nothing (docs/cloud-facts.md#clb-unbinding-a-target-that-is-not-bound).
     * ``refuse_ids`` – instance ids, IPs or load balancer ids that a read naming them (CVM/ECM
       DescribeInstances, CLB DescribeLBListeners, ECM DescribeLoadBalancers/DescribeTargets) is refused
       for, as a CAM policy denying one resource would: ``UnauthorizedOperation`` (cvm, clb

@@ -1,11 +1,11 @@
 """Auto Scaling state changes: scale-in with lifecycle hooks, completion, and members leaving.
 
-Sources (facts = /work/shared/reference/tencent-facts.md):
-* facts §1.1 and the ``CreateLifecycleHook`` docstring (doc 377/34454): the notification body
+Sources:
+* docs/cloud-facts.md#as-lifecycle-hook-notification and the ``CreateLifecycleHook`` docstring (doc 377/34454): the notification body
   ``{"Service", "Time", "AppId", "ActivityId", "AutoScalingGroupId", "LifecycleHookId",
   "LifecycleHookName", "LifecycleActionToken", "InstanceId", "LifecycleTransition",
   "NotificationMetadata"}``, one message per instance and hook, to the hook's ``NotificationTarget``.
-* facts §1.2: ``ABANDON`` on a scale-in hook still continues the scale-in; on a scale-out hook the
+* docs/cloud-facts.md#as-lifecycle-hooks: ``ABANDON`` on a scale-in hook still continues the scale-in; on a scale-out hook the
   instance is released.
 * SDK ``Instance.LifeCycleState``: ``IN_TERMINATING_HOOK`` while a terminating hook waits,
   ``TERMINATING`` after it.
@@ -14,7 +14,7 @@ Chosen where no source says (UNCONFIRMED):
 * a member moves on once its last pending action of that transition is complete: to ``TERMINATING``
   (terminating hooks, either result; abandoned launching hooks) or ``IN_SERVICE`` (launching,
   ``CONTINUE``); a ``TERMINATING`` member leaves its group ``as_terminate_seconds`` later (knob;
-  ``None`` keeps it); whether AS detaches CLBs before or after the wait is unknown (facts §1.2), so
+  ``None`` keeps it); whether AS detaches CLBs before or after the wait is unknown (docs/cloud-facts.md#as-detaches-its-own-load-balancers), so
   bindings are left alone;
 * a scale-in of a group without an ``INSTANCE_TERMINATING`` hook sends its instances straight to
   ``TERMINATING``; a scale-in records a ``SCALE_IN`` activity (``RUNNING``) naming the instances;

@@ -4,7 +4,7 @@
   through the :class:`App` protocol so that this module never imports the core).
   Replies are HTTP 200 with ``Content-Type: application/json`` exactly: the SDK only looks for
   ``Response.Error`` when the header is exactly ``application/json`` or ``text/plain``
-  (``abstract_client._check_error``; facts §7).
+  (``abstract_client._check_error``; docs/cloud-facts.md#sdk-error-handling).
 * ``POST /`` or ``/v2/index.php`` with a form body holding ``Action`` — the CMQ data plane (API 2.0;
   :mod:`emulator.cmq.dataplane`), told apart from API 3.0 by the emulator.
 * ``GET /_emulator/state``, ``GET /_emulator/calls``, ``GET /_emulator/messages?queue=NAME``,

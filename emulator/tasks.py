@@ -1,10 +1,10 @@
 """Asynchronous load-balancer tasks, evaluated lazily by timestamps.
 
 CLB writes are asynchronous: the reply's ``RequestId`` is the task id polled with
-``DescribeTaskStatus`` (0 success, 1 failed, 2 running) — facts §5.5/§5.6, and the bk-bcs ingress
-controller polls ``DescribeTaskStatus(TaskId=RequestId)`` after Batch(De)RegisterTargets (facts §5.4).
-ECM mirrors this with ``DescribeLoadBalanceTaskStatus`` (facts §6). CLB BatchDeregisterTargets is
-the exception: synchronous by default (facts §9.2; ``services/clb.py``).
+``DescribeTaskStatus`` (0 success, 1 failed, 2 running) — docs/cloud-facts.md#clb-deregistertargets-and-describetaskstatus, and the bk-bcs ingress
+controller polls ``DescribeTaskStatus(TaskId=RequestId)`` after Batch(De)RegisterTargets (docs/cloud-facts.md#clb-batchderegistertargets-is-synchronous).
+ECM mirrors this with ``DescribeLoadBalanceTaskStatus`` (docs/cloud-facts.md#ecm-task-status). CLB BatchDeregisterTargets is
+the exception: synchronous by default (docs/cloud-facts.md#clb-batchderegistertargets-is-synchronous; ``services/clb.py``).
 
 No background thread: :meth:`TaskBoard.settle` is called (under the emulator lock) before every
 request and every Python-API read, and applies every task whose end time has passed, oldest first.

@@ -2,7 +2,7 @@
 
 Parameters (docs 1496/127321 send, 127322 delete, 127325 receive; 406/5837–5841, 406/5924; the SDKs
 tencentyun/cmq-python-sdk ``cmq/queue.py`` and TencentCloud/tencentcloud-cmq-sdk-go ``queue.go``,
-``validate.go``; facts §8.2):
+``validate.go``; docs/cloud-facts.md#cmq-data-plane-api):
 
 | action | parameters |
 |---|---|

@@ -1,5 +1,5 @@
 """CMQ data-plane answer codes (doc 1496/127322 and 431/5841 output tables; tencentyun/cmq-python-sdk
-``cmq_exception.py``; facts §8.2). Every answer is HTTP 200 with JSON ``{"code", "message", "requestId"}``."""
+``cmq_exception.py``; docs/cloud-facts.md#cmq-answer-codes). Every answer is HTTP 200 with JSON ``{"code", "message", "requestId"}``."""
 from __future__ import annotations
 
 OK = 0

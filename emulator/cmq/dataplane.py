@@ -3,7 +3,7 @@
 Steps (each can end the request with a CMQ code, HTTP 200, JSON ``{"code","message","requestId"}``):
 
 1. form fields parsed; ``Action`` known → else 4000;
-2. authentication (doc 406/5906; facts §8.2): ``SecretId`` known, ``Signature`` present, else 4100;
+2. authentication (doc 406/5906; docs/cloud-facts.md#cmq-signature): ``SecretId`` known, ``Signature`` present, else 4100;
    ``Timestamp`` an integer and ``Nonce`` present, else 4000; ``Timestamp`` within
    ``max_clock_skew_seconds`` of now, else 4100 (UNCONFIRMED: the code for a stale timestamp is not
    documented); ``SignatureMethod`` ``HmacSHA1`` (default) or ``HmacSHA256``, else 4000; signature
@@ -13,8 +13,7 @@ Steps (each can end the request with a CMQ code, HTTP 200, JSON ``{"code","messa
    Signature, SignatureMethod, Token``) and three that Tencent's SDKs add (``RequestClient`` and
    ``UserpollingWaitSeconds`` from cmq-python-sdk, ``clientRequestId`` from the Go SDK) → else 4000
    (UNCONFIRMED: whether the real service refuses unknown parameters);
-4. rate limit per action (``cmq_rate_limit_per_second``, 5000 by default: "QPS 5000" each way, facts
-   §8.3) → 4420;
+4. rate limit per action (``cmq_rate_limit_per_second``, 5000 by default: "QPS 5000" each way, docs/cloud-facts.md#cmq-queue-semantics) → 4420;
 5. ``cmq_error_rate``: the code ``cmq_error_code`` before anything is applied;
 6. the action (:mod:`emulator.cmq.actions`) under the emulator lock, which a long poll releases while
    it waits.

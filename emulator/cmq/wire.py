@@ -2,7 +2,7 @@
 
 Sources: doc 406/5906 (signature), docs 1496/127321, 127322, 127325 and 406/5924 (actions); Tencent's
 SDKs tencentyun/cmq-python-sdk (``cmq/sign.py``, ``cmq/cmq_client.py``) and
-TencentCloud/tencentcloud-cmq-sdk-go (``sign.go``, ``client.go``); facts §8.2.
+TencentCloud/tencentcloud-cmq-sdk-go (``sign.go``, ``client.go``); docs/cloud-facts.md#cmq-signature.
 
 * A request is a POST to ``/`` (the Go SDK's default path) or ``/v2/index.php`` (the docs and the
   Python SDK) whose body is ``application/x-www-form-urlencoded`` and holds an ``Action`` field.

@@ -1,4 +1,4 @@
-"""Auto Scaling 2018-04-19 hook management: CreateLifecycleHook, ModifyLifecycleHook, and
+"""Auto Scaling 2018-04-19 hook management: CreateLifecycleHook, ModifyLifecycleHook, DeleteLifecycleHook, and
 DescribeAutoScalingGroups (whether a group exists), on the estate's groups and hooks
 (:class:`emulator.estate.Group`, :class:`emulator.estate.Hook`), so a hook setup creates is the hook
 a scale-in notifies and the function's reconcile pass finds with DescribeLifecycleHooks.
@@ -137,6 +137,17 @@ def modify_lifecycle_hook(ctx: Ctx, params: dict) -> dict:
     return {}
 
 
+def delete_lifecycle_hook(ctx: Ctx, params: dict) -> dict:
+    """``DeleteLifecycleHookRequest.LifecycleHookId``; what becomes of actions still pending on the hook is
+    not emulated (they stay, and a completion of one answers as before): UNCONFIRMED."""
+    hook_id = require(params, "LifecycleHookId")
+    if not ID_RE["ash"].match(hook_id):
+        raise ApiError("InvalidParameterValue.InvalidLifecycleHookId", f"The lifecycle hook ID `{hook_id}` is invalid.")
+    if ctx.estate.hooks.pop(hook_id, None) is None:
+        raise ApiError("ResourceNotFound.LifecycleHookNotFound", f"The lifecycle hook `{hook_id}` is not found.")
+    return {}
+
+
 def describe_auto_scaling_groups(ctx: Ctx, params: dict) -> dict:
     ids = params.get("AutoScalingGroupIds")
     if ids is not None and params.get("Filters") is not None:
@@ -165,5 +176,6 @@ def describe_auto_scaling_groups(ctx: Ctx, params: dict) -> dict:
 ACTIONS = {
     "CreateLifecycleHook": ActionSpec(create_lifecycle_hook, write=True),
     "ModifyLifecycleHook": ActionSpec(modify_lifecycle_hook, write=True),
+    "DeleteLifecycleHook": ActionSpec(delete_lifecycle_hook, write=True),
     "DescribeAutoScalingGroups": ActionSpec(describe_auto_scaling_groups),
 }

@@ -2,19 +2,19 @@
 DescribeAutoScalingInstances, DescribeLifecycleHooks.
 
 Behaviour sources:
-* facts §1.3 and ``CompleteLifecycleActionRequest`` docstring: ``LifecycleHookId`` required;
+* docs/cloud-facts.md#as-completelifecycleaction and ``CompleteLifecycleActionRequest`` docstring: ``LifecycleHookId`` required;
   ``LifecycleActionResult`` CONTINUE (default) | ABANDON; "`InstanceId` 和 `LifecycleActionToken`
   必须填充其中一个". Errors (autoscaling ``errorcodes.py``): ``InvalidParameterValue.InvalidLifecycleHookId``,
   ``ResourceNotFound.LifecycleHookNotFound``, ``ResourceNotFound.LifecycleHookTokenNotFound``,
   ``ResourceNotFound.LifecycleHookInstanceNotFound``, ``ResourceUnavailable.LifecycleActionResultHasSet``,
   ``InvalidParameter.MustOneParameter`` (两种参数之中必须指定其中一个).
-* facts §1.4 and ``DescribeAutoScalingActivitiesRequest`` docstring: ``ActivityIds`` ≤ 100, not
+* docs/cloud-facts.md#as-reads-instances-hooks-activities and ``DescribeAutoScalingActivitiesRequest`` docstring: ``ActivityIds`` ≤ 100, not
   together with ``Filters``; ``Limit`` ≤ 100; ``RelatedInstanceSet`` {InstanceId, InstanceStatus}
   (``ActivityRelatedInstanceSet`` is deprecated but still a model field, filled the same way).
   Malformed ids → ``InvalidParameterValue.InvalidActivityId``; a well-formed unknown id is simply
   not returned (describe semantics, as CVM DescribeInstances).
 * A completed action moves its instance's ``LifeCycleState`` on (:func:`emulator.scaling.after_completion`).
-* facts §9.5 and ``DescribeAutoScalingInstancesRequest`` docstring: ``InstanceIds`` ≤ 100, not together
+* docs/cloud-facts.md#as-reads-instances-hooks-activities and ``DescribeAutoScalingInstancesRequest`` docstring: ``InstanceIds`` ≤ 100, not together
   with ``Filters`` (≤ 10, ``Filter.Values`` ≤ 5: ``instance-id``, ``auto-scaling-group-id``,
   ``private-ip-address``); ``Limit`` default 20, max 100; ``Offset``. Error codes from the per-action
   list of the Go SDK (``tencentcloud/as/v20180419/client.go``): ``InvalidParameter.Conflict`` (ids with

@@ -176,6 +176,29 @@ def detach_role_policy(ctx: Ctx, params: dict) -> dict:
     return {}
 
 
+def delete_role(ctx: Ctx, params: dict) -> dict:
+    """``DeleteRoleRequest``: RoleId or RoleName. Whether CAM refuses a role that still holds policies is
+    not documented in the SDK; the emulator deletes it with its attachments (chosen)."""
+    role = _role(ctx, params.get("RoleId"), params.get("RoleName"))
+    del deployment.of(ctx.estate).roles[role.name]
+    return {}
+
+
+def delete_policy(ctx: Ctx, params: dict) -> dict:
+    """``DeletePolicyRequest.PolicyId``: a list of ids, all of which must exist (else none is deleted,
+    ``ResourceNotFound.PolicyIdNotFound``, chosen); a deleted policy is detached from every role."""
+    ids = require(params, "PolicyId")
+    dep = deployment.of(ctx.estate)
+    for pid in ids:
+        _policy(ctx, pid, None, code="ResourceNotFound.PolicyIdNotFound")
+    for pid in ids:
+        dep.policies.pop(pid, None)
+        for role in dep.roles.values():
+            if pid in role.attached:
+                role.attached.remove(pid)
+    return {}
+
+
 SERVICE = ServiceSpec(
     name="cam",
     version="2019-01-16",
@@ -192,5 +215,7 @@ SERVICE = ServiceSpec(
         "UpdatePolicy": ActionSpec(update_policy, write=True),
         "AttachRolePolicy": ActionSpec(attach_role_policy, write=True),
         "DetachRolePolicy": ActionSpec(detach_role_policy, write=True),
+        "DeleteRole": ActionSpec(delete_role, write=True),
+        "DeletePolicy": ActionSpec(delete_policy, write=True),
     },
 )

@@ -1,17 +1,17 @@
 """CLB 2018-03-17: DescribeLBListeners, DescribeLoadBalancers, DescribeTargets, BatchDeregisterTargets,
 DeregisterTargets, BatchModifyTargetWeight, DescribeTaskStatus.
 
-Behaviour sources (facts = /work/shared/reference/tencent-facts.md):
-* facts §5.1 DescribeLBListeners: reverse lookup by (VpcId string, PrivateIp); ``LbRsTargets.Type`` is
+Behaviour sources (headings of docs/cloud-facts.md):
+* DescribeLBListeners (#clb-describelblisteners): reverse lookup by (VpcId string, PrivateIp); ``LbRsTargets.Type`` is
   lower-case "cvm"/"eni", ``VpcId`` is an **int**; L7 targets only under ``Rules``; LBs of every
   region are returned (``Region`` field).
-* facts §5.2/§5.3 DescribeTargets (``ListenerIds`` ≤ 20, filters location-id / private-ip-address /
+* DescribeTargets (#clb-describeloadbalancers-and-describetargets) (``ListenerIds`` ≤ 20, filters location-id / private-ip-address /
   tag) and DescribeLoadBalancers (``LoadBalancerIds`` ≤ 20, ``Limit`` ≤ 100, ``BackendPrivateIps``
   "只支持查询云服务器的内网 IP" → only targets bound as CVM are found by it).
-* facts §5.4 BatchDeregisterTargets: ≤ 500 targets; ``BatchTarget`` needs exactly one of
+* BatchDeregisterTargets (#clb-batchderegistertargets): ≤ 500 targets; ``BatchTarget`` needs exactly one of
   ``InstanceId`` (primary NIC primary IP) / ``EniIp``; ``LocationId`` required for L7; partial failure
   per listener in ``FailListenerIdSet`` + ``Message`` ("Listener lbl-xxxx not exists.").
-  Synchronous (facts §9.2): tkestack/tke-extend-network-controller removed its DescribeTaskStatus wait
+  Synchronous (#clb-batchderegistertargets-is-synchronous): tkestack/tke-extend-network-controller removed its DescribeTaskStatus wait
   after it ("这两个接口是同步的，返回即代表操作完成", commit be29546; "BatchRegisterTargets 接口为同步任务",
   b51cf5d), and the SDK docstring lacks the "本接口为异步接口" that DeregisterTargets and
   BatchModifyTargetWeight carry. So the change is applied before the reply; the reply's RequestId
@@ -19,18 +19,18 @@ Behaviour sources (facts = /work/shared/reference/tencent-facts.md):
   balancer still busy right after a large batch ("批量 500 后单次操作在 CLB 上执行时间长 ... 撞上 CLB
   desState 未恢复窗口", CHANGELOG v2.5.1): the load balancer stays locked for ``task_seconds`` × n/500
   after a batch of n targets. Knob ``clb_batch_deregister_async`` restores the task behaviour.
-* facts §5.5 DeregisterTargets: ``Targets`` ≤ 20; ``Port`` required; L7 needs ``LocationId`` or
-  ``Domain`` + ``Url``; asynchronous. facts §5.9 / ``BatchModifyTargetWeightRequest`` docstring:
+* DeregisterTargets (#clb-deregistertargets-and-describetaskstatus): ``Targets`` ≤ 20; ``Port`` required; L7 needs ``LocationId`` or
+  ``Domain`` + ``Url``; asynchronous. #clb-batchmodifytargetweight / ``BatchModifyTargetWeightRequest`` docstring:
   ``ModifyList`` ≤ 100 items, ≤ 50 targets each, ≤ 500 in total; ``Target.Weight`` overrides the
   rule's ``Weight``; weights in [0, 100].
-* facts §5.6 DescribeTaskStatus: 0 success / 1 failed / 2 running.
+* DescribeTaskStatus (#clb-deregistertargets-and-describetaskstatus): 0 success / 1 failed / 2 running.
 * Error codes: clb ``errorcodes.py`` and the per-action lists of the Go SDK
   (``tencentcloud/clb/v20180317/client.go``): BatchDeregisterTargets may return ``MissingParameter``,
   ``InvalidParameter.LBIdNotFound``/``.ListenerIdNotFound``/``.LocationNotFound``/``.FormatError``,
   ``InvalidParameterValue.Duplicate``/``.Length``/``.Range``, ``LimitExceeded``; BatchModifyTargetWeight
   lists ``InvalidParameterValue.Length`` but not ``LimitExceeded``, so every list-size cap here uses
   ``InvalidParameterValue.Length``; ``FailedOperation.ResourceInOperating`` (正在操作指定的资源) for a
-  load balancer with a running task (facts §5.7).
+  load balancer with a running task (#clb-error-codes).
 """
 from __future__ import annotations
 
@@ -66,7 +66,7 @@ def clb(ctx: Ctx, lb_id: str) -> LoadBalancer:
 def resolve_ip(estate: Estate, item: dict[str, Any], path: str, kind: str = "cvm") -> tuple[str | None, Instance | None, str]:
     """``(ip, instance, label)`` for a target given by exactly one of ``InstanceId`` / ``EniIp``.
 
-    ``InstanceId`` means the instance's primary IP (facts §5.4); an unknown instance yields
+    ``InstanceId`` means the instance's primary IP (docs/cloud-facts.md#clb-batchderegistertargets); an unknown instance yields
     ``ip=None`` (it cannot be bound). ``label`` names the target in messages.
     """
     iid, eni_ip = item.get("InstanceId") or None, item.get("EniIp") or None
@@ -291,7 +291,7 @@ def apply_now(ctx: Ctx, lb_id: str, ops: list, targets: int) -> None:
 
 
 def not_bound(label: str, port: int, lid: str) -> ApiError:
-    """``not_bound_rejects_call``: the whole call is refused, as the terraform provider expects (facts §9.4)."""
+    """``not_bound_rejects_call``: the whole call is refused, as the terraform provider expects (docs/cloud-facts.md#clb-unbinding-a-target-that-is-not-bound)."""
     return ApiError(INVALID_PARAMETER, f"Target {label}:{port} is not bound to listener {lid}.")
 
 

@@ -2,7 +2,7 @@
 DescribeLoadBalanceTaskStatus.
 
 Behaviour sources:
-* facts §6: the common ``Region`` parameter is not required for the LB APIs ("本接口不需要传递此参数")
+* docs/cloud-facts.md#ecm-takes-no-region: the common ``Region`` parameter is not required for the LB APIs ("本接口不需要传递此参数")
   and the SDK sends no ``X-TC-Region`` for an empty client region; ECM LBs are found by ``EcmRegion``
   / ``BackendPrivateIps`` in DescribeLoadBalancers, then DescribeTargets; ``Protocol`` of
   DescribeTargets is an int; ``DescribeLoadBalanceTaskStatus`` returns Status 0/1/2.
@@ -18,7 +18,7 @@ Behaviour sources:
   There is no ``FailedOperation.ResourceInOperating`` in ECM's list; the closest documented code for
   "another task is running on this resource" is ``FailedOperation.OperationConflict``
   (其他操作正在运行，无法进行当前操作), used for the lock. UNCONFIRMED against the live service.
-* The 500-target cap of BatchDeregisterTargets is assumed from CLB (facts §6: UNCONFIRMED for ECM).
+* The 500-target cap of BatchDeregisterTargets is assumed from CLB (docs/cloud-facts.md#ecm-batchderegistertargets: UNCONFIRMED for ECM).
   It is synchronous like CLB's (api.json, see ``batch_deregister_targets``).
 """
 from __future__ import annotations

@@ -1,7 +1,9 @@
 """SCF 2018-04-16: the management actions the operator tool uses.
 
 GetFunction, CreateFunction, UpdateFunctionCode, UpdateFunctionConfiguration, ListTriggers,
-CreateTrigger, UpdateTrigger, GetFunctionEventInvokeConfig, UpdateFunctionEventInvokeConfig.
+CreateTrigger, UpdateTrigger, DeleteTrigger, GetFunctionEventInvokeConfig, UpdateFunctionEventInvokeConfig,
+PublishVersion, ListVersionByFunction, CreateAlias, GetAlias, UpdateAlias, ListAliases, DeleteAlias,
+DeleteFunction.
 
 Behaviour sources (SDK scf 3.1.100 ``models.py`` docstrings and ``errorcodes.py``):
 * ``CreateFunctionRequest``: FunctionName 2–60 characters, letters, digits, ``-`` and ``_``, a letter
@@ -22,7 +24,7 @@ Behaviour sources (SDK scf 3.1.100 ``models.py`` docstrings and ``errorcodes.py`
   once (the real one passes through Creating/Updating; not emulated).
 * ``CreateTriggerRequest.Type`` "cos、cls、timer、ckafka、http" (``InvalidParameterValue.Type``); a timer's
   TriggerName letters, digits, ``-`` and ``_``, at most 100 (``InvalidParameterValue.TriggerName``);
-  ``TriggerDesc`` a seven-field cron (facts §8.1; ``InvalidParameterValue.TriggerDesc``); ``Enable``
+  ``TriggerDesc`` a seven-field cron (docs/cloud-facts.md#scf-timer-trigger; ``InvalidParameterValue.TriggerDesc``); ``Enable``
   OPEN/CLOSE (``InvalidParameterValue.Enable``); a taken name ``ResourceInUse.Trigger``. Replies and
   ListTriggers give ``Enable`` as 1/0 and a timer's ``TriggerDesc`` as ``{"cron": "..."}``
   (serverless-tencent/tencent-component-toolkit ``src/modules/triggers/timer.ts``: "post TriggerDesc is
@@ -30,11 +32,28 @@ Behaviour sources (SDK scf 3.1.100 ``models.py`` docstrings and ``errorcodes.py`
 * ``UpdateTriggerRequest.Type`` "目前只支持timer、ckafka、http三种类型"; an unknown trigger
   ``ResourceNotFound.Trigger``.
 * Async invoke config: ``AsyncTriggerConfig{RetryConfig: [{RetryNum}], MsgTTL}``; a new function has
-  SCF's defaults, 2 retries (facts §8.5) and MsgTTL 21600 s. Bounds RetryNum 0–2 and MsgTTL 60–21600
+  SCF's defaults, 2 retries (docs/cloud-facts.md#scf-retries-and-async-invocation) and MsgTTL 21600 s. Bounds RetryNum 0–2 and MsgTTL 60–21600
   (``LimitExceeded.RetryNum`` / ``LimitExceeded.MsgTTL``) are chosen from the console's ranges:
   UNCONFIRMED.
 * ``ListTriggers`` Offset/Limit: Limit default 20; a Limit above 100 is ``InvalidParameterValue.Limit``
   (the cap is chosen).
+* Versions (doc 583/37161 PublishVersion; doc 583/15371): a published version is a copy of $LATEST's
+  code and configuration, numbered from 1 upwards, without triggers; ``ListVersionByFunction`` pages
+  with Offset/Limit (default 20) and answers ``FunctionVersion`` (names) and ``Versions``
+  (``FunctionVersion`` model). That the list includes ``$LATEST`` is chosen (UNCONFIRMED). A
+  function that is not ``Active`` cannot publish (``FailedOperation.FunctionVersionStatusNotActive``).
+* Aliases (doc 583/44164 CreateAlias, 583/44161 UpdateAlias, 583/36149): a name of 1-64 letters,
+  digits, ``_`` and ``-``, a letter first (``CreateAliasRequest.Name``); a main ``FunctionVersion``
+  ($LATEST or a published version: ``ResourceNotFound.Version``) and at most one additional version in
+  ``RoutingConfig``, never the main one; a taken name ``ResourceInUse.Alias``; an unknown one
+  ``ResourceNotFound.Alias``. Every function has ``$DEFAULT``, created pointing at $LATEST, which cannot
+  be deleted (``InvalidParameterValue.Alias``, "不支持删除默认别名").
+* Triggers may be bound to $LATEST, a version or an alias (doc 583/31456, 583/36149); an unknown one is
+  ``ResourceNotFound.Qualifier``. ``UpdateTrigger`` / ``DeleteTrigger`` find the trigger by name, type
+  and ``Qualifier`` ("触发器创建时所指向的函数版本或别名，默认为 $LATEST"): they cannot move a trigger to
+  another qualifier.
+* ``DeleteFunction`` without ``Qualifier`` deletes every version; with one, that version, refused while
+  an alias points at it (``UnsupportedOperation.AliasBind``: "资源还有别名绑定").
 """
 from __future__ import annotations
 
@@ -207,7 +226,20 @@ def _trigger(t: deployment.Trigger) -> dict:
 
 
 def get_function(ctx: Ctx, params: dict) -> dict:
+    """``Qualifier`` a published version answers that version's code and configuration (it is "函数的
+    版本号", GetFunctionRequest; a version is a frozen copy, doc 583/15371); anything else, $LATEST's."""
     fn = _function(ctx, params)
+    version = fn.versions.get(params.get("Qualifier") or "")
+    if version is not None:
+        return {**_latest_view(fn, params), "Description": version.description, "Handler": version.handler,
+                "CodeSize": len(version.code), "Timeout": version.timeout, "FunctionVersion": version.version,
+                "MemorySize": version.memory, "Runtime": version.runtime, "Role": version.role,
+                "Environment": {"Variables": [{"Key": k, "Value": v} for k, v in version.environment.items()]},
+                "ModTime": version.mod_time, "AddTime": version.add_time, "Status": version.status}
+    return _latest_view(fn, params)
+
+
+def _latest_view(fn: deployment.Function, params: dict) -> dict:
     return {
         "ModTime": fn.mod_time, "CodeInfo": "", "Description": fn.description,
         "Triggers": [_trigger(t) for t in fn.triggers.values()], "Handler": fn.handler, "CodeSize": len(fn.code),
@@ -241,9 +273,11 @@ def _enable(params: dict, default: str = "OPEN") -> bool:
     return value == "OPEN"
 
 
-def _qualifier(params: dict, default: str = "$LATEST") -> str:
+def _qualifier(params: dict, fn: deployment.Function, default: str = "$LATEST") -> str:
+    """$LATEST, a published version or an alias of ``fn`` (a trigger may be bound to any of them, doc
+    583/31456 and 583/36149)."""
     q = params.get("Qualifier") or default
-    if q not in QUALIFIERS:
+    if q not in QUALIFIERS and q not in fn.versions and q not in fn.aliases:
         raise ApiError("ResourceNotFound.Qualifier", f"The version or alias {q} does not exist.")
     return q
 
@@ -271,7 +305,7 @@ def create_trigger(ctx: Ctx, params: dict) -> dict:
     desc = params.get("TriggerDesc")
     if desc is None:
         raise missing("TriggerDesc")
-    trigger = deployment.Trigger(name, kind, _timer_desc(desc), _enable(params), _qualifier(params),
+    trigger = deployment.Trigger(name, kind, _timer_desc(desc), _enable(params), _qualifier(params, fn),
                                  description=params.get("Description") or "",
                                  custom_argument=params.get("CustomArgument") or "")
     fn.triggers[name] = trigger
@@ -285,14 +319,12 @@ def update_trigger(ctx: Ctx, params: dict) -> dict:
     if kind not in UPDATABLE_TRIGGER_TYPES:
         raise ApiError("InvalidParameterValue.Type", f"UpdateTrigger supports timer, ckafka and http, not {kind}.")
     trigger = fn.triggers.get(name)
-    if trigger is None or trigger.type != kind:
+    if trigger is None or trigger.type != kind or trigger.qualifier != (params.get("Qualifier") or "$LATEST"):
         raise ApiError("ResourceNotFound.Trigger", f"The trigger {name} does not exist.")
     if params.get("TriggerDesc") is not None:
         trigger.desc = _timer_desc(params["TriggerDesc"])
     if params.get("Enable") is not None:
         trigger.enable = _enable(params)
-    if params.get("Qualifier") is not None:
-        trigger.qualifier = _qualifier(params)
     if params.get("Description") is not None:
         trigger.description = params["Description"]
     trigger.mod_time = deployment._now_text()
@@ -321,6 +353,152 @@ def update_function_event_invoke_config(ctx: Ctx, params: dict) -> dict:
     return {}
 
 
+# ------------------------------------------------------------------ versions and aliases
+ALIAS_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
+
+
+def _version_of(fn: deployment.Function, version: str, code: str = "ResourceNotFound.Version") -> str:
+    if version != deployment.LATEST and version not in fn.versions:
+        raise ApiError(code, f"The version {version} of {fn.name} does not exist.")
+    return version
+
+
+def publish_version(ctx: Ctx, params: dict) -> dict:
+    fn = _function(ctx, params)
+    if fn.status != "Active":
+        raise ApiError("FailedOperation.FunctionVersionStatusNotActive", f"The function {fn.name} is {fn.status}.")
+    description = params.get("Description") or ""
+    if not DESCRIPTION.match(description):
+        raise ApiError("InvalidParameterValue.Description",
+                       "Description allows letters, digits, spaces, commas, newlines and full stops, at most 1000.")
+    fn.last_version += 1
+    number = str(fn.last_version)
+    fn.versions[number] = deployment.Version(number, description, fn.code, fn.handler, fn.timeout, fn.memory, fn.runtime,
+                                             fn.role, dict(fn.environment))
+    return {"FunctionVersion": number, "CodeSize": len(fn.code), "MemorySize": fn.memory, "Description": description,
+            "Handler": fn.handler, "Timeout": fn.timeout, "Runtime": fn.runtime, "Namespace": fn.namespace}
+
+
+def list_version_by_function(ctx: Ctx, params: dict) -> dict:
+    fn = _function(ctx, params)
+    offset = params.get("Offset") or 0
+    limit = 20 if params.get("Limit") is None else params["Limit"]
+    order = params.get("Order") or "ASC"
+    order_by = params.get("OrderBy") or "AddTime"
+    if offset < 0 or not 0 <= limit <= 100:
+        raise ApiError("InvalidParameterValue.Limit", "Offset must be >= 0 and Limit within [0, 100].")
+    if order not in ("ASC", "DESC") or order_by not in ("AddTime", "ModTime"):
+        raise ApiError("InvalidParameterValue.Order", "Order is ASC or DESC, OrderBy AddTime or ModTime.")
+    latest = {"Version": deployment.LATEST, "Description": fn.description, "AddTime": fn.add_time, "ModTime": fn.mod_time,
+              "Status": fn.status}
+    rows = [latest] + [{"Version": v.version, "Description": v.description, "AddTime": v.add_time, "ModTime": v.mod_time,
+                        "Status": v.status} for v in sorted(fn.versions.values(), key=lambda v: int(v.version))]
+    if order == "DESC":
+        rows.reverse()
+    page = rows[offset:offset + limit]
+    return {"FunctionVersion": [r["Version"] for r in page], "Versions": page, "TotalCount": len(rows)}
+
+
+def _alias(fn: deployment.Function, name: str) -> deployment.Alias:
+    found = fn.aliases.get(name)
+    if found is None:
+        raise ApiError("ResourceNotFound.Alias", f"The alias {name} of {fn.name} does not exist.")
+    return found
+
+
+def _routing(fn: deployment.Function, params: dict, main: str) -> dict:
+    routing = params.get("RoutingConfig") or {}
+    extra = [w.get("Version") for w in routing.get("AdditionalVersionWeights") or []]
+    extra += [m.get("Version") for m in routing.get("AddtionVersionMatchs") or []]
+    if len(extra) > 1 or main in extra:
+        raise ApiError("InvalidParameterValue.AdditionalVersionWeights",
+                       "An alias has at most one additional version, other than its main version.")
+    for version in extra:
+        _version_of(fn, version or "")
+    return routing
+
+
+def _alias_info(a: deployment.Alias) -> dict:
+    return {"FunctionVersion": a.version, "Name": a.name, "RoutingConfig": a.routing or {"AdditionalVersionWeights": [],
+            "AddtionVersionMatchs": []}, "Description": a.description, "AddTime": a.add_time, "ModTime": a.mod_time}
+
+
+def create_alias(ctx: Ctx, params: dict) -> dict:
+    fn = _function(ctx, params)
+    name = require(params, "Name")
+    if not ALIAS_NAME.match(name):
+        raise ApiError("InvalidParameterValue.Name", f"The alias name {name} is invalid: a letter first, then letters, "
+                                                     f"digits, _ and -, at most 64.")
+    if name in fn.aliases:
+        raise ApiError("ResourceInUse.Alias", f"The alias {name} already exists.")
+    version = _version_of(fn, require(params, "FunctionVersion"))
+    fn.aliases[name] = deployment.Alias(name, version, params.get("Description") or "", _routing(fn, params, version))
+    return {}
+
+
+def get_alias(ctx: Ctx, params: dict) -> dict:
+    fn = _function(ctx, params)
+    return _alias_info(_alias(fn, require(params, "Name")))
+
+
+def update_alias(ctx: Ctx, params: dict) -> dict:
+    fn = _function(ctx, params)
+    alias = _alias(fn, require(params, "Name"))
+    version = _version_of(fn, require(params, "FunctionVersion"))
+    routing = _routing(fn, params, version)
+    alias.version, alias.routing = version, routing
+    if params.get("Description") is not None:
+        alias.description = params["Description"]
+    alias.mod_time = deployment._now_text()
+    return {}
+
+
+def list_aliases(ctx: Ctx, params: dict) -> dict:
+    fn = _function(ctx, params)
+    offset, limit = int(params.get("Offset") or 0), int(params.get("Limit") or 20)
+    rows = [a for a in fn.aliases.values() if not params.get("FunctionVersion") or a.version == params["FunctionVersion"]]
+    return {"Aliases": [_alias_info(a) for a in rows[offset:offset + limit]], "TotalCount": len(rows)}
+
+
+def delete_alias(ctx: Ctx, params: dict) -> dict:
+    fn = _function(ctx, params)
+    name = require(params, "Name")
+    if name == deployment.DEFAULT_ALIAS:
+        raise ApiError("InvalidParameterValue.Alias", "The default alias cannot be deleted.")
+    _alias(fn, name)
+    del fn.aliases[name]
+    return {}
+
+
+# ------------------------------------------------------------------ deleting
+def delete_trigger(ctx: Ctx, params: dict) -> dict:
+    fn = _function(ctx, params)
+    name = require(params, "TriggerName")
+    kind = require(params, "Type")
+    trigger = fn.triggers.get(name)
+    if trigger is None or trigger.type != kind or trigger.qualifier != (params.get("Qualifier") or "$LATEST"):
+        raise ApiError("ResourceNotFound.Trigger", f"The trigger {name} does not exist.")
+    del fn.triggers[name]
+    return {}
+
+
+def delete_function(ctx: Ctx, params: dict) -> dict:
+    """Without ``Qualifier`` every version goes ("不填默认删除函数下全部版本", DeleteFunctionRequest); with one,
+    that version, unless an alias points at it (``UnsupportedOperation.AliasBind``)."""
+    fn = _function(ctx, params)
+    qualifier = params.get("Qualifier")
+    if qualifier:
+        _version_of(fn, qualifier, "ResourceNotFound.FunctionVersion")
+        if qualifier == deployment.LATEST:
+            raise ApiError("InvalidParameterValue.Qualifier", "$LATEST goes only with the function.")
+        if any(a.version == qualifier for a in fn.aliases.values()):
+            raise ApiError("UnsupportedOperation.AliasBind", f"An alias points at version {qualifier}.")
+        del fn.versions[qualifier]
+        return {}
+    del deployment.of(ctx.estate).functions[(fn.region, fn.namespace, fn.name)]
+    return {}
+
+
 SERVICE = ServiceSpec(
     name="scf",
     version="2018-04-16",
@@ -335,5 +513,14 @@ SERVICE = ServiceSpec(
         "UpdateTrigger": ActionSpec(update_trigger, write=True),
         "GetFunctionEventInvokeConfig": ActionSpec(get_function_event_invoke_config),
         "UpdateFunctionEventInvokeConfig": ActionSpec(update_function_event_invoke_config, write=True),
+        "PublishVersion": ActionSpec(publish_version, write=True),
+        "ListVersionByFunction": ActionSpec(list_version_by_function),
+        "CreateAlias": ActionSpec(create_alias, write=True),
+        "GetAlias": ActionSpec(get_alias),
+        "UpdateAlias": ActionSpec(update_alias, write=True),
+        "ListAliases": ActionSpec(list_aliases),
+        "DeleteAlias": ActionSpec(delete_alias, write=True),
+        "DeleteTrigger": ActionSpec(delete_trigger, write=True),
+        "DeleteFunction": ActionSpec(delete_function, write=True),
     },
 )

@@ -1,7 +1,7 @@
 """TDMQ 2020-02-17: SendCmqMsg.
 
 Behaviour sources:
-* facts §3.3 and ``SendCmqMsgRequest`` docstring: ``QueueName``, ``MsgContent``, ``DelaySeconds``
+* docs/cloud-facts.md#tdmq-sendcmqmsg and ``SendCmqMsgRequest`` docstring: ``QueueName``, ``MsgContent``, ``DelaySeconds``
   (default 0, "最大不能超过队列配置的消息最长未确认时间" — at most the queue's MsgRetentionSeconds,
   30–43200, default 3600); queue MaxMsgSize ≤ 1 MiB; reply ``Result`` (bool) and ``MsgId``.
 * Error list of SendCmqMsg in the Go SDK (``tencentcloud/tdmq/v20200217/client.go``):

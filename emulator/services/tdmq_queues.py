@@ -1,10 +1,11 @@
-"""TDMQ 2020-02-17 queue management: CreateCmqQueue, DescribeCmqQueueDetail, ModifyCmqQueueAttribute.
+"""TDMQ 2020-02-17 queue management: CreateCmqQueue, DescribeCmqQueueDetail, ModifyCmqQueueAttribute,
+DeleteCmqQueue.
 
 They work on the estate's own queues (:class:`emulator.estate.Queue`) and register a new queue with
 the message broker, so a queue setup creates is the queue the function's consumer reads over the
 CMQ data plane, with the visibility timeout and dead-letter policy set here.
 
-Behaviour sources (SDK tdmq 3.1.130 ``models.py`` docstrings; facts §8.3):
+Behaviour sources (SDK tdmq 3.1.130 ``models.py`` docstrings; docs/cloud-facts.md#cmq-queue-semantics):
 * ``CreateCmqQueueRequest.QueueName``: "以字母起始，只能包含字母、数字、“-”及“_”，最大64字符，不区分大小写"
   → a bad name ``InvalidParameterValue``; a name taken in any case ``ResourceInUse.Queue`` (tdmq
   errorcodes).
@@ -140,8 +141,22 @@ def modify_cmq_queue_attribute(ctx: Ctx, params: dict) -> dict:
     return {}
 
 
+def delete_cmq_queue(ctx: Ctx, params: dict) -> dict:
+    """``DeleteCmqQueueRequest.QueueName``; the queue's messages go with it. A queue that is another
+    queue's dead-letter queue is refused with ``ResourceInUse.Queue`` (chosen: the docs say nothing;
+    deleting the source first, or ``UnbindCmqDeadLetter``, avoids the question)."""
+    queue = _queue(ctx, require(params, "QueueName"))
+    sources = [q.name for q in ctx.estate.queues.values() if q.dead_letter_queue_name == queue.name]
+    if sources:
+        raise ApiError("ResourceInUse.Queue", f"Queue {queue.name} is the dead-letter queue of {', '.join(sources)}.")
+    del ctx.estate.queues[queue.name]
+    ctx.queues.remove_queue(queue.name)
+    return {}
+
+
 ACTIONS = {
     "CreateCmqQueue": ActionSpec(create_cmq_queue, write=True),
     "DescribeCmqQueueDetail": ActionSpec(describe_cmq_queue_detail),
     "ModifyCmqQueueAttribute": ActionSpec(modify_cmq_queue_attribute, write=True),
+    "DeleteCmqQueue": ActionSpec(delete_cmq_queue, write=True),
 }

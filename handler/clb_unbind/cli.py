@@ -3,8 +3,11 @@
     PYTHONPATH=handler python -m clb_unbind invoke events/direct.json --dry-run
     PYTHONPATH=handler python -m clb_unbind redrive dead-letters.json
 
-Credentials and the target come from the same environment variables as the function
-(`TENCENTCLOUD_*`, `CLB_UNBIND_*`); `--endpoint` points every call at an emulator.
+Credentials are found as every tool of the project finds them (credentials.py): the SDK's own chain
+(`TENCENTCLOUD_SECRET_ID`/`TENCENTCLOUD_SECRET_KEY`, the profile, a role), then SCF's names
+(`TENCENTCLOUD_SECRETID`/`TENCENTCLOUD_SECRETKEY`/`TENCENTCLOUD_SESSIONTOKEN`). The target comes from
+the same `CLB_UNBIND_*` variables as the function; `--endpoint` points every call at an emulator.
+Exit status: 0 done, 1 a record failed, 2 usage or no credentials.
 """
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ import uuid
 from typing import Any, Dict, Iterator, Optional, Sequence
 
 from .app import handle
+from .credentials import NoCredentials, as_scf_names, find
 
 
 def _messages(text: str) -> Iterator[Any]:
@@ -73,6 +77,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parser.parse_args(argv)
 
     env = dict(os.environ)
+    try:
+        env.update(as_scf_names(find(env)))
+    except NoCredentials as exc:
+        print(f"python -m clb_unbind: {exc}", file=sys.stderr)
+        return 2
     if args.endpoint:
         env["CLB_UNBIND_ENDPOINT"] = args.endpoint
     if args.dry_run:

@@ -1,4 +1,4 @@
-"""Settings, read once per invocation from the environment (names are a contract: ../shared/DESIGN.md)."""
+"""Settings, read once per invocation from the environment (names are a contract: docs/design.md#environment-variables)."""
 from __future__ import annotations
 
 import os
@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 from typing import FrozenSet, Mapping, Optional
 
+from .cloud.cmq_regions import CMQ_REGION_CODES  # region → endpoint code, each row with its source
 from .model import GROUP_ID, LOAD_BALANCER_ID
 
 PREFIX = "CLB_UNBIND_"
@@ -22,12 +23,6 @@ DEFAULT_EVENTBRIDGE_TYPES = frozenset(
         "as:LifecycleHook",
     }
 )
-
-
-# Region → CMQ endpoint code, from the endpoint table of doc 1496/122722 ("接入点切换对应列表": 广州
-# `https://cmq-gz.public.tencenttdmq.com`, 上海 `https://cmq-sh.public.tencenttdmq.com`). Other regions have
-# no sourced code here: they must set `CLB_UNBIND_CMQ_ENDPOINT` (the console shows the address).
-CMQ_REGION_CODES = {"ap-guangzhou": "gz", "ap-shanghai": "sh"}
 
 
 class SettingsError(ValueError):
@@ -119,11 +114,15 @@ class Settings:
     groups: FrozenSet[str] = frozenset()
     """Scaling groups every timer run reconciles with Auto Scaling; empty: no sweep."""
     max_instances_per_pass: int = 100
+    topics: FrozenSet[str] = frozenset()
+    """TDMQ-for-CMQ topics whose lifecycle hooks are ours too (`CLB_UNBIND_TOPICS`, legacy topic trigger)."""
+    envelope_secret: Optional[str] = field(default=None, repr=False)
+    """HMAC key of the envelopes the function writes (`CLB_UNBIND_ENVELOPE_SECRET`); none: nothing is signed."""
 
     @property
     def cmq_base_url(self) -> str:
         """`CLB_UNBIND_CMQ_ENDPOINT`, else `CLB_UNBIND_ENDPOINT` (the emulator serves both wire formats),
-        else the public endpoint of the region (tencent-facts §8.2: `https://cmq-{region}.public.tencenttdmq.com`)."""
+        else the public endpoint of the region (docs/cloud-facts.md#cmq-endpoints: `https://cmq-{region}.public.tencenttdmq.com`)."""
         if self.cmq_endpoint:
             return self.cmq_endpoint
         if self.endpoint:
@@ -136,7 +135,7 @@ class Settings:
     @property
     def secrets(self) -> tuple:
         """Every value that must never reach a log line."""
-        return tuple(s for s in (self.secret_id, self.secret_key, self.session_token, self.api_secret) if s)
+        return tuple(s for s in (self.secret_id, self.secret_key, self.session_token, self.api_secret, self.envelope_secret) if s)
 
     @classmethod
     def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "Settings":
@@ -179,4 +178,6 @@ class Settings:
             groups=groups,
             max_instances_per_pass=int(_number(env, p + "MAX_INSTANCES_PER_PASS", 100, 1, 100)),
             api_clock_skew_seconds=int(_number(env, p + "API_CLOCK_SKEW", 300, 1, 900)),
+            topics=_csv(env, p + "TOPICS"),
+            envelope_secret=env.get(p + "ENVELOPE_SECRET") or None,
         )

@@ -1,5 +1,5 @@
 """The queue consumer: a timer run pulls lifecycle notifications from `CLB_UNBIND_QUEUE` and acknowledges
-what has an end (shared/DESIGN.md, "The queue consumer"; tencent-facts §8).
+what has an end (docs/design.md#the-queue-consumer; docs/cloud-facts.md#cmq-delivery-path).
 
 Auto Scaling can only notify a TDMQ-for-CMQ queue or topic, and no SCF trigger pushes from a queue, so
 a timer starts a run that pulls. A run is a series of passes. A pass receives up to 16 messages a call,
@@ -31,7 +31,7 @@ from .process import process
 from .triggers import payloads
 from .triggers.common import Context, make_unique
 
-RECEIVE_MAX = 16  # BatchReceiveMessage numOfMsg 1–16 (tencent-facts §8.2)
+RECEIVE_MAX = 16  # BatchReceiveMessage numOfMsg 1–16 (docs/cloud-facts.md#cmq-data-plane-api)
 
 
 @dataclass

@@ -16,7 +16,7 @@ from .cloud.errors import CloudError, is_permanent
 from .config import Settings
 from .log import decision
 from .model import ActivityRef, CloudFailure, InstanceOutcome, Notice, Record, RecordFailure, Status
-from .triggers.envelopes import MAX_MESSAGE_BYTES, DeadLetterEnvelope, EnvelopeRefusal, RetryEnvelope, utc_now_iso
+from .wire.envelopes import MAX_MESSAGE_BYTES, DeadLetterEnvelope, EnvelopeRefusal, RetryEnvelope, utc_now_iso
 
 class UnfinishedWork(Exception):
     """Raised after every record was handled, when some work could not be queued anywhere."""
@@ -84,6 +84,7 @@ def outcome_dict(o: InstanceOutcome) -> Dict[str, Any]:
         "leftAlone": [binding(b) for b in o.left_alone],
         "errors": [failure_dict(f) for f in o.failures],
         "lifecycleCompleted": o.lifecycle_completed,
+        "lifecycle": "completed" if o.lifecycle_completed else o.lifecycle_note,
     }
 
 
@@ -101,6 +102,7 @@ DEAD_LETTER_REASONS = {
     "InstanceNotFound": "instance_not_found",
     "ActivityNotFound": "activity_not_found",
     "NotLeaving": "not_leaving",
+    "UnsignedEnvelope": "unsigned_envelope",
     "UnauthorizedOperation": "unauthorized",
     "AuthFailure": "unauthorized",
     "ResourceNotFound.LifecycleHook": "lifecycle_action_not_found",
@@ -152,13 +154,13 @@ class Finisher:
             decision("refused", level=logging.WARNING, record_id=r.record_id, source=r.source, reason=r.refused)
         if not records:
             return reports
-        refusals = [
-            EnvelopeRefusal(record_id=r.record_id, source=r.source, reason=(r.refused or "")[:2000], original=r.payload)
-            for r in records
-        ]
-        for group in _packed(refusals):
+        by_code: Dict[str, List[EnvelopeRefusal]] = {}
+        for r in records:
+            by_code.setdefault(r.refusal_code, []).append(
+                EnvelopeRefusal(record_id=r.record_id, source=r.source, reason=(r.refused or "")[:2000], original=r.payload))
+        for code, group in ((c, g) for c, refusals in by_code.items() for g in _packed(refusals)):
             body = DeadLetterEnvelope(
-                reason="refused_input",
+                reason=code,
                 detail=f"{len(group)} refused record(s): " + "; ".join(f.reason for f in group)[:2000],
                 attempt=1,
                 first_seen=utc_now_iso(),
@@ -309,7 +311,7 @@ class Finisher:
         from .cloud import tdmq
 
         try:
-            msg_id = tdmq.send(self.session, queue, body.to_json(), delay)
+            msg_id = tdmq.send(self.session, queue, body.to_json(self.settings.envelope_secret), delay)
         except CloudError as exc:
             decision("queue_send_failed", level=logging.ERROR, error_code=exc.code, error_message=exc.failure.message, **fields)
             self.unqueued.append(f"{queue}: {exc.code}")

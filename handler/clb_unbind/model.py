@@ -72,10 +72,20 @@ class Notice:
     """A scale-in claim (an activity's instance): Auto Scaling must confirm it before any unbind."""
     confirmed: bool = False
     """Read from Auto Scaling itself in this run (the sweep): there is nothing left to confirm."""
+    group_id: Optional[str] = None
+    """The scaling group a scale-in claim names (a lifecycle notice names it in `lifecycle`)."""
+    activity_id: Optional[str] = None
+    """The scaling activity the claim names (`ActivityId`): what shows an instance past its hook is leaving."""
+    refusal: Optional[str] = None
+    """Why this notice is refused whatever Auto Scaling says (e.g. `unsigned_envelope`), set by the parser."""
 
     @property
     def cloud(self) -> Cloud:
         return cloud_of(self.instance_id)
+
+    @property
+    def claimed_group(self) -> Optional[str]:
+        return (self.lifecycle.group_id if self.lifecycle else None) or self.group_id
 
     @property
     def needs_confirmation(self) -> bool:
@@ -112,6 +122,8 @@ class Record:
     """Why a well-formed record asks for nothing (e.g. an INSTANCE_LAUNCHING lifecycle message)."""
     refused: Optional[str] = None
     """Why a record was refused (malformed, invalid id, ...): no cloud call is made for it."""
+    refusal_code: str = "refused_input"
+    """The dead letter's machine-readable reason for a refused record (`not_a_queue_payload`, ...)."""
     payload: Optional[str] = None
     """The original payload (a queue message body, an HTTP body), kept for retries and dead letters."""
 
@@ -202,6 +214,8 @@ class InstanceOutcome:
     """Bindings on load balancers outside CLB_UNBIND_ALLOWED_LOAD_BALANCERS: reported, never removed."""
     failures: Tuple[CloudFailure, ...] = ()
     lifecycle_completed: bool = False
+    lifecycle_note: Optional[str] = None
+    """What happened to the lifecycle action when it was not completed: `not_our_hook`, `not_waiting`."""
     request_ids: Tuple[str, ...] = field(default=())
 
     @property

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from .apply import failed_bindings, run_per_load_balancer, unbind, zero_weights
+from .cloud.autoscaling import ActivityInfo
 from .cloud.errors import CloudError, is_permanent
 from .cloud.session import CloudSession
 from .log import decision
@@ -43,10 +44,11 @@ def _fail_all(notices: Sequence[Notice], failure: CloudFailure) -> List[Instance
     return [InstanceOutcome(n, status, failures=(failure,)) for n in notices]
 
 
-def run(session: CloudSession, notices: Sequence[Notice]) -> List[InstanceOutcome]:
+def run(session: CloudSession, notices: Sequence[Notice], known: Optional[Dict[str, ActivityInfo]] = None) -> List[InstanceOutcome]:
+    """`known`: scaling activities this pass already read, so the trust check need not read them again."""
     if not notices:
         return []
-    verdict = check_claims(session, notices)
+    verdict = check_claims(session, notices, known)
     held = [InstanceOutcome(n, Status.REFUSED, failures=(f,)) for n, f in verdict.refused.items()]
     held += [InstanceOutcome(n, Status.INCOMPLETE, failures=(f,)) for n, f in verdict.unchecked.items()]
     return held + _run_confirmed(session, verdict.confirmed)
@@ -120,7 +122,7 @@ def _run_confirmed(session: CloudSession, notices: Sequence[Notice]) -> List[Ins
 
 def _refused_whole(result: BatchResult) -> bool:
     """A deregister refused as a whole for a parameter: the terraform provider reads `InvalidParameter`
-    on a deregister as "already gone" (tencent-facts §9.4), so some target may no longer be bound."""
+    on a deregister as "already gone" (docs/cloud-facts.md#clb-unbinding-a-target-that-is-not-bound), so some target may no longer be bound."""
     code = result.failure.code if result.failure else ""
     return bool(result.failed) and (code == "InvalidParameter" or code.startswith("InvalidParameter."))
 
@@ -204,38 +206,67 @@ def _outcome(notice: Notice, work: Work) -> InstanceOutcome:
 
 
 def _complete_lifecycles(session: CloudSession, outcomes: List[InstanceOutcome]) -> List[InstanceOutcome]:
-    """CONTINUE only once the instance is verified unbound (or never was); each action at most once per run,
-    always by InstanceId + LifecycleHookId, so a message can only end the wait of the instance it names."""
-    done: Dict[Tuple[str, str], Optional[CloudFailure]] = {}
+    """CONTINUE only once the instance is verified unbound (or never was), and only on our own hook
+    (own_hooks.py); each action at most once per run, always by InstanceId + LifecycleHookId, so a
+    message can only end the wait of the instance it names."""
+    due = [o for o in outcomes if o.notice.lifecycle is not None and o.status in (Status.UNBOUND, Status.NOT_BOUND)
+           and not o.notice.dry_run]
+    due_ids = {id(o) for o in due}
+    hooks_failure = _read_hooks(session, [o.notice for o in due if not o.notice.confirmed])
+    done: Dict[Tuple[str, str], Tuple[Optional[CloudFailure], Optional[str]]] = {}
     final: List[InstanceOutcome] = []
     for outcome in outcomes:
         action = outcome.notice.lifecycle
-        if action is None or outcome.status not in (Status.UNBOUND, Status.NOT_BOUND) or outcome.notice.dry_run:
+        if id(outcome) not in due_ids or action is None:
             final.append(outcome)
             continue
         key = (action.hook_id, outcome.notice.instance_id)
         if key not in done:
-            done[key] = _complete_one(session, outcome.notice)
-        failure = done[key]
+            done[key] = _complete_one(session, outcome.notice, hooks_failure)
+        failure, note = done[key]
         if failure is None:
-            final.append(replace(outcome, lifecycle_completed=True))
+            final.append(replace(outcome, lifecycle_completed=note is None, lifecycle_note=note))
         else:
             status = Status.REFUSED if is_permanent(failure.code) else Status.INCOMPLETE
             final.append(replace(outcome, status=status, failures=outcome.failures + (failure,)))
     return final
 
 
-def _complete_one(session: CloudSession, notice: Notice) -> Optional[CloudFailure]:
-    from .cloud.autoscaling import complete_lifecycle_action
+def _read_hooks(session: CloudSession, notices: Sequence[Notice]) -> Optional[CloudFailure]:
+    """Read the hooks of the groups these notices name, once per run (own_hooks.py)."""
+    from .own_hooks import hooks_of
+
+    try:
+        hooks_of(session, sorted({n.claimed_group for n in notices if n.claimed_group}))
+    except CloudError as exc:
+        decision("hooks_unread", level=logging.ERROR, error_code=exc.code, error_message=exc.failure.message)
+        return exc.failure
+    return None
+
+
+def _complete_one(session: CloudSession, notice: Notice,
+                  hooks_failure: Optional[CloudFailure]) -> Tuple[Optional[CloudFailure], Optional[str]]:
+    """(failure, note): no failure and no note means this run or an earlier one set the result."""
+    from .cloud.autoscaling import ALREADY_COMPLETED, COMPLETED, complete_lifecycle_action
+    from .own_hooks import hook_named, is_ours
 
     action = notice.lifecycle
     assert action is not None
+    if not notice.confirmed:
+        if hooks_failure is not None:
+            return hooks_failure, None
+        hook = hook_named(session, notice.claimed_group, action.hook_id)
+        if hook is None or not is_ours(hook, session.settings):
+            decision("not_our_hook", level=logging.WARNING, instance_id=notice.instance_id, lifecycle_hook_id=action.hook_id,
+                     group_id=notice.claimed_group, reason="the hook does not notify our queue or topics: left to its owner")
+            return None, "not_our_hook"
     try:
-        newly = complete_lifecycle_action(session, notice.instance_id, action)
+        result = complete_lifecycle_action(session, notice.instance_id, action)
     except CloudError as exc:
         decision("lifecycle_failed", level=logging.ERROR, instance_id=notice.instance_id, lifecycle_hook_id=action.hook_id,
                  lifecycle_action_token=action.token, error_code=exc.code, error_message=exc.failure.message)
-        return exc.failure
-    decision("completed" if newly else "completed_already", instance_id=notice.instance_id,
-             lifecycle_hook_id=action.hook_id, lifecycle_action_token=action.token, lifecycle_result="CONTINUE")
-    return None
+        return exc.failure, None
+    decision(result, level=logging.INFO if result in (COMPLETED, ALREADY_COMPLETED) else logging.WARNING,
+             instance_id=notice.instance_id, lifecycle_hook_id=action.hook_id, lifecycle_action_token=action.token,
+             lifecycle_result="CONTINUE")
+    return None, None if result in (COMPLETED, ALREADY_COMPLETED) else result

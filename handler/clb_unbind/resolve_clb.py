@@ -79,7 +79,7 @@ def resolve_clb(session: CloudSession, instance_ids: Sequence[str], earlier: Opt
                         target_port=int(target["Port"]),
                         weight=target.get("Weight"),
                         # A bind by InstanceId means the primary NIC's primary IP; anything else, an ENI
-                        # bind, or a cross-region bind is removed by EniIp (tencent-facts §5.4).
+                        # bind, or a cross-region bind is removed by EniIp (docs/cloud-facts.md#clb-batchderegistertargets).
                         by_eni_ip=(
                             ip != place.private_ips[0]
                             or str(target.get("Type") or "").lower() == "eni"

@@ -1,5 +1,5 @@
-"""Reconciling with Auto Scaling: every timer run asks who waits on a terminating hook (shared/DESIGN.md,
-"Reconciling with Auto Scaling"; tencent-facts §9.5).
+"""Reconciling with Auto Scaling: every timer run asks who waits on a terminating hook
+(docs/design.md#reconciling-with-auto-scaling; docs/cloud-facts.md#as-reads-instances-hooks-activities).
 
 A notification can be lost (a hook notifying another queue, a queue re-created, a message past its
 retention, a hook older than the function); Auto Scaling's own state cannot. For the groups in
@@ -7,29 +7,29 @@ retention, a hook older than the function); Auto Scaling's own state cannot. For
 member; those `IN_TERMINATING_HOOK` that the queue pass did not handle become notices with the source
 `reconcile` and go through the same pipeline as the queue's.
 
-Only our own hook is completed: the group's `INSTANCE_TERMINATING` hook whose notification target is
-`CLB_UNBIND_QUEUE` (`DescribeLifecycleHooks`, read once a run and only when someone waits). A group
-without one is unbound and left waiting (`no_own_hook`), so another team's hook is never ended early.
+Only our own hook is completed (own_hooks.py: the group's `INSTANCE_TERMINATING` hook whose notification
+target is `CLB_UNBIND_QUEUE` or one of `CLB_UNBIND_TOPICS`; its hooks read at most once a run, shared with
+the queue passes, and only when someone waits). A group without one is unbound and left waiting
+(`no_own_hook`), so another team's hook is never ended early.
 An idle sweep costs its reads and nothing else.
 """
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Set
+from typing import List, Set
 
-from .cloud.autoscaling import WAITING_STATE, Hook, group_members, lifecycle_hooks
+from .cloud.autoscaling import WAITING_STATE, group_members
 from .cloud.errors import CloudError
 from .cloud.session import CloudSession
 from .config import Settings
 from .finish import RecordReport
 from .log import decision
 from .model import LifecycleAction, Notice, Record
+from .own_hooks import TERMINATING, hooks_of, own_hooks
 from .process import process
 
 SOURCE = "reconcile"
-TERMINATING = "INSTANCE_TERMINATING"
-QUEUE_TARGETS = ("TDMQ_CMQ_QUEUE", "CMQ_QUEUE")  # SDK autoscaling `NotificationTarget.TargetType` (facts §1.2)
 
 
 @dataclass
@@ -60,7 +60,8 @@ def sweep(settings: Settings, session: CloudSession, handled: Set[str]) -> Sweep
         decision("swept", groups=groups, watched=report.watched, waiting=report.waiting, reconciled=0)
         return report
     try:
-        own = own_hooks(lifecycle_hooks(session, sorted({m.group_id for m in leftover})), settings.queue)
+        hooks = hooks_of(session, sorted({m.group_id for m in leftover}))
+        own = own_hooks((h for group_hooks in hooks.values() for h in group_hooks), settings)
     except CloudError as exc:
         report.error = exc.code
         decision("sweep_failed", level=logging.ERROR, groups=groups, error_code=exc.code, error_message=exc.failure.message)
@@ -81,12 +82,3 @@ def sweep(settings: Settings, session: CloudSession, handled: Set[str]) -> Sweep
     decision("swept", groups=groups, watched=report.watched, waiting=report.waiting, reconciled=report.reconciled)
     report.reports = process(records, settings, session).reports
     return report
-
-
-def own_hooks(hooks: List[Hook], queue: Optional[str]) -> Dict[str, Hook]:
-    """Per group, its terminating hook that notifies our queue (the lowest id if, oddly, there are several)."""
-    own: Dict[str, Hook] = {}
-    for hook in sorted(hooks, key=lambda h: h.hook_id):
-        if hook.transition == TERMINATING and hook.target_type in QUEUE_TARGETS and queue and hook.queue_name == queue:
-            own.setdefault(hook.group_id, hook)
-    return own

@@ -121,7 +121,7 @@ def test_bounds_of_the_full_queue_workloads() -> None:
     assert receive_bound(40) == 4 and receive_bound(0) == 1 and receive_bound(16) == 2
     assert queue_call_bound(f.shape, 40) == {
         "cvm:DescribeInstances": 1, "clb:DescribeLBListeners": 2, "clb:BatchDeregisterTargets": 4,
-        "as:DescribeAutoScalingInstances": 1, "as:CompleteLifecycleAction": 40,
+        "as:DescribeAutoScalingInstances": 1, "as:DescribeLifecycleHooks": 1, "as:CompleteLifecycleAction": 40,
         "cmq:BatchReceiveMessage": 4, "cmq:BatchDeleteMessage": 3,
     }
     assert h.members_per_group() == [100, 100, 100]
@@ -132,8 +132,8 @@ def test_bounds_of_the_full_queue_workloads() -> None:
         "as:DescribeAutoScalingInstances": 1, "as:DescribeLifecycleHooks": 1, "as:CompleteLifecycleAction": 4,
         "cmq:BatchReceiveMessage": 1,
     }
-    assert queue_wall_bound(40, EmulatorKnobs(0.5, 0.02, 20)) == pytest.approx(9 * 0.02 + 1)
-    assert queue_wall_bound(40, EmulatorKnobs(0.5, 0.02, 0)) == pytest.approx(9 * 0.02)
+    assert queue_wall_bound(40, EmulatorKnobs(0.5, 0.02, 20)) == pytest.approx(10 * 0.02 + 1)
+    assert queue_wall_bound(40, EmulatorKnobs(0.5, 0.02, 0)) == pytest.approx(10 * 0.02)
     assert gb_seconds_a_day(3.0) == pytest.approx(1440 * 3.0 * 0.125)
     assert f.env()["CLB_UNBIND_POLL_SECONDS"] == "3" and "CLB_UNBIND_GROUPS" not in f.env()
     assert h.env()["CLB_UNBIND_GROUPS"] == ",".join(group_id(g) for g in range(3)) and h.env()["CLB_UNBIND_DEAD_LETTER_QUEUE"] == DEAD_LETTER_QUEUE

@@ -51,7 +51,8 @@ def test_slow_api_replies_do_not_overrun_the_time_limit(emulator: Any, invoke: A
 
 def test_time_is_kept_for_every_queue_send_an_event_needs(emulator: Any, invoke: Any) -> None:
     emulator.set_knobs(latency_seconds=0.25)
-    malformed = ["not json at all", "{}", "[1, 2, 3]", json.dumps({"instanceIds": []}), "[]", json.dumps({"instanceIds": "x"})]
+    malformed = ["not json at all", "{}", "[1, 2, 3]", json.dumps({"kind": "clb-unbind/unknown"}), "[]",
+                 json.dumps({"LifecycleTransition": 5})]
     records = [cmq_record("m-0", lifecycle_body("ins-web00001", TOKEN_LEAVING_1))]
     records += [cmq_record(f"m-{i}", body) for i, body in enumerate(malformed, start=1)]
     started = time.monotonic()

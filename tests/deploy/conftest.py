@@ -62,7 +62,9 @@ class Ops:
     def writes(self) -> List[Any]:
         from emulator.services import SERVICES
 
-        return [c for c in self.emu.calls if SERVICES[c.service].actions[c.action].write]
+        cmq_writes = {"SendMessage", "BatchSendMessage", "DeleteMessage", "BatchDeleteMessage"}
+        return [c for c in self.emu.calls
+                if (c.action in cmq_writes if c.service == "cmq" else SERVICES[c.service].actions[c.action].write)]
 
 
 @pytest.fixture

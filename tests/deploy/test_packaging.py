@@ -75,3 +75,50 @@ def test_a_package_holding_the_operator_tool_or_its_sdks_is_refused(tmp_path: Pa
     problems = package.check_contents(tmp_path)
     assert any("deploy/" in p for p in problems) and any("tencentcloud/scf/" in p for p in problems)
     assert any("tencentcloud/cam/" in p for p in problems)
+
+
+def _build(tree: Path, zip_path: Path, mtime: int, mode: int, seed: str) -> bytes:
+    """The package's own steps on the function's sources: copy, compile, zip; each build with other
+    file times, other modes and another hash seed in the builder's environment."""
+    import os
+    import sys
+
+    package.copy_handler(tree)
+    for path in tree.rglob("*"):
+        if path.is_file():
+            path.chmod(mode)
+            os.utime(path, (mtime, mtime))
+    old = os.environ.get("PYTHONHASHSEED")
+    os.environ["PYTHONHASHSEED"] = seed
+    try:
+        assert package.compile_bytecode(tree, sys.executable)
+    finally:
+        if old is None:
+            os.environ.pop("PYTHONHASHSEED")
+        else:
+            os.environ["PYTHONHASHSEED"] = old
+    assert any(tree.rglob("*.pyc"))
+    package.write_zip(tree, zip_path)
+    return zip_path.read_bytes()
+
+
+def test_two_builds_of_the_same_sources_give_the_same_bytes(tmp_path: Path) -> None:
+    import zipfile
+
+    first = _build(tmp_path / "a", tmp_path / "a.zip", 1_600_000_000, 0o664, "1")
+    second = _build(tmp_path / "b", tmp_path / "b.zip", 1_700_000_000, 0o600, "2")
+    assert first == second
+    with zipfile.ZipFile(tmp_path / "a.zip") as zf:
+        infos = zf.infolist()
+    assert [i.filename for i in infos] == sorted(i.filename for i in infos)
+    assert {i.date_time for i in infos} == {package.ZIP_TIME}
+    assert {(i.external_attr >> 16) & 0o777 for i in infos} == {0o644}
+
+
+def test_a_rebuilt_package_makes_a_second_setup_write_nothing(ops, tmp_path: Path) -> None:
+    _build(tmp_path / "a", ops.package, 1_600_000_000, 0o644, "1")
+    assert ops.setup()[0] == 0
+    _build(tmp_path / "b", ops.package, 1_700_000_000, 0o644, "2")
+    ops.emu.clear_calls()
+    code, out = ops.setup()
+    assert code == 0 and "nothing to change" in out and ops.writes() == []

@@ -43,3 +43,48 @@ def test_only_a_trust_policy_naming_scf_lets_scf_assume_the_role() -> None:
                                               "principal": {"service": "cvm.qcloud.com"}}]}
     assert not trusts_scf(json.dumps(other))
     assert not trusts_scf("not json")
+
+
+VALUES = {"region": "ap-guangzhou", "queue": "q1", "dead_letter_queue": "d1"}
+
+
+def test_the_policy_setup_writes_is_exact() -> None:
+    from deploy.permissions import broader, document, missing
+
+    doc = json.dumps(document("ap-guangzhou", "q1", "d1"))
+    assert missing([doc], VALUES) == [] and broader([doc], VALUES) == []
+
+
+def test_an_owner_uin_in_the_resource_is_the_same_queue_and_another_queue_is_not() -> None:
+    from deploy.permissions import broader, document, missing
+
+    doc = document("ap-guangzhou", "q1", "d1")
+    for s in doc["statement"]:
+        s["resource"] = [r.replace("::queue/", ":uin/100000000001:queue/") for r in s["resource"]]
+    assert missing([doc], VALUES) == [] and broader([doc], VALUES) == []
+    other = json.loads(json.dumps(doc).replace("queue/q1", "queue/q2"))
+    assert "tdmq:BatchReceiveMessage on qcs::tdmq:ap-guangzhou::queue/q1" in missing([other], VALUES)
+    assert any("queue/q2" in line for line in broader([other], VALUES))
+
+
+def test_patterns_and_wider_resources_are_broader() -> None:
+    from deploy.permissions import broader, document
+
+    base = document("ap-guangzhou", "q1", "d1")
+    assert broader([base, _doc({"effect": "allow", "action": ["clb:*"], "resource": "*"})], VALUES) == ["clb:* on *"]
+    assert broader([base, _doc({"effect": "allow", "action": "*", "resource": "*"})], VALUES) == ["* on *"]
+    assert broader([_doc({"effect": "allow", "action": ["name/tdmq:SendCmqMsg"], "resource": ["qcs::tdmq:::queue/*"]})],
+                   VALUES) == ["name/tdmq:SendCmqMsg on qcs::tdmq:::queue/*"]
+    assert broader([base, _doc({"effect": "deny", "action": "*", "resource": "*"})], VALUES) == []
+
+
+def test_docs_permissions_names_every_grant_with_its_resources() -> None:
+    from pathlib import Path
+
+    from deploy.permissions import GRANTS
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "permissions.md").read_text()
+    for g in GRANTS:
+        row = next((line for line in text.splitlines() if line.startswith(f"| `{g.action}` |")), None)
+        assert row is not None, g.action
+        assert all(f"`{r}`" in row for r in g.resources) and g.why in row, g.action

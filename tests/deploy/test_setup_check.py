@@ -7,6 +7,7 @@ from typing import Any, Dict
 import pytest
 
 from emulator import deployment
+from deploy.invariants import INVARIANTS
 from tests.deploy.conftest import GROUPS, Ops, package_zip
 
 QUEUE, DLQ, FUNCTION = "clb-unbind-lifecycle", "clb-unbind-dead-letter", "clb-unbind"
@@ -19,7 +20,7 @@ def findings(ops: Ops, *extra: str) -> Dict[str, Dict[str, Any]]:
     for row in rows:
         assert set(row) == {"invariant", "ok", "detail", "fix"}
     by_name = {row["invariant"]: row for row in rows}
-    assert len(by_name) == len(rows) == 9
+    assert len(by_name) == len(rows) == len(INVARIANTS)
     return by_name
 
 
@@ -48,7 +49,7 @@ def test_setup_from_nothing_then_check_passes(ops: Ops) -> None:
 
     code, out = ops.check("--group", GROUPS[0])
     assert code == 0, out
-    assert out.count("\nok ") + out.startswith("ok ") == 9 and "VIOLATED" not in out
+    assert out.count("\nok ") + out.startswith("ok ") == len(INVARIANTS) and "VIOLATED" not in out
 
 
 def test_a_second_setup_makes_no_write(ops: Ops) -> None:
@@ -77,7 +78,8 @@ def test_a_changed_input_updates_only_what_differs(ops: Ops) -> None:
     code, out = ops.setup("--timeout", "600")
     assert code == 0, out
     written = sorted(c.action for c in ops.writes())
-    assert written == ["ModifyCmqQueueAttribute", "ModifyLifecycleHook", "ModifyLifecycleHook", "UpdateFunctionConfiguration"]
+    assert written == ["ModifyCmqQueueAttribute", "ModifyLifecycleHook", "ModifyLifecycleHook", "PublishVersion", "UpdateAlias",
+                       "UpdateFunctionConfiguration"]
     modify = next(c for c in ops.writes() if c.action == "ModifyCmqQueueAttribute")
     assert modify.params == {"QueueName": QUEUE, "VisibilityTimeout": 630}
     config = next(c for c in ops.writes() if c.action == "UpdateFunctionConfiguration")
@@ -92,7 +94,8 @@ def test_new_code_is_uploaded_and_other_variables_are_kept(ops: Ops) -> None:
     package_zip(ops.package, "v2")
     ops.emu.clear_calls()
     assert ops.setup()[0] == 0
-    assert sorted(c.action for c in ops.writes()) == ["UpdateFunctionCode", "UpdateFunctionConfiguration"]
+    assert sorted(c.action for c in ops.writes()) == ["PublishVersion", "UpdateAlias", "UpdateFunctionCode",
+                                                      "UpdateFunctionConfiguration"]
     assert fn.code == ops.package.read_bytes()
     assert fn.environment["CLB_UNBIND_API_SECRET"] == "set-in-the-console-0123456789"
 
@@ -121,7 +124,7 @@ def test_usage_and_credential_errors_exit_2(ops: Ops, monkeypatch: pytest.Monkey
     assert ops.setup("--timeout", "20")[0] == 2
     assert ops.setup("--package", "/nonexistent.zip")[0] == 2
     assert ops.run("check", "--no-such-flag")[0] == 2
-    code, out = ops.setup("--region", "ap-tokyo")
+    code, out = ops.setup("--region", "ap-hangzhou-ec")
     assert code == 2 and "--cmq-endpoint" in out  # no CMQ endpoint known there
     monkeypatch.delenv("TENCENTCLOUD_SECRET_ID")
     from deploy import cloud
@@ -148,12 +151,29 @@ def _send_dead_letter(ops: Ops) -> None:
     Cloud.from_env("ap-guangzhou").write("tdmq", "SendCmqMsg", {"QueueName": DLQ, "MsgContent": '{"reason": "test"}', "DelaySeconds": 0})
 
 
-def _drop_policy_action(ops: Ops) -> None:
-    dep = deployment.of_emulator(ops.emu)
-    policy = dep.policy_by_name("clb-unbind-policy")
+def _edit_policy(ops: Ops, edit: Any) -> None:
+    policy = deployment.of_emulator(ops.emu).policy_by_name("clb-unbind-policy")
     doc = json.loads(policy.document)
-    doc["statement"][0]["action"] = [a for a in doc["statement"][0]["action"] if a != "clb:BatchDeregisterTargets"]
+    for statement in doc["statement"]:
+        edit(statement)
     policy.document = json.dumps(doc)
+
+
+def _drop_policy_action(ops: Ops) -> None:
+    _edit_policy(ops, lambda s: s.update(action=[a for a in s["action"] if a != "clb:BatchDeregisterTargets"]))
+
+
+def _widen_queue_resource(ops: Ops) -> None:
+    _edit_policy(ops, lambda s: s.update(resource=["*"]) if "tdmq:BatchReceiveMessage" in s["action"] else None)
+
+
+def _also_everything(ops: Ops) -> None:
+    """A second policy on the run role: * on *."""
+    dep = deployment.of_emulator(ops.emu)
+    everything = deployment.Policy(policy_id=max(dep.policies) + 1, name="admin",
+                                   document='{"version":"2.0","statement":[{"effect":"allow","action":["*"],"resource":["*"]}]}')
+    dep.policies[everything.policy_id] = everything
+    dep.roles["clb-unbind-role"].attached.append(everything.policy_id)
 
 
 BREAKERS: Dict[str, tuple] = {
@@ -179,13 +199,27 @@ BREAKERS: Dict[str, tuple] = {
     "group missing from the function": ("groups", lambda ops: _fn(ops).environment.update(CLB_UNBIND_GROUPS=GROUPS[1]),
                                         "make setup GROUPS"),
     "policy detached": ("run_role", lambda ops: deployment.of_emulator(ops.emu).roles["clb-unbind-role"].attached.clear(),
-                        "cam-policy.json"),
-    "policy lacks an action": ("run_role", _drop_policy_action, "cam-policy.json"),
+                        "docs/permissions.md"),
+    "policy lacks an action": ("run_role", _drop_policy_action, "docs/permissions.md"),
+    "role also holds * on *": ("run_role", _also_everything, "detach any other policy"),
+    "queue actions on every queue": ("run_role", _widen_queue_resource, "docs/permissions.md"),
     "role not trusted by SCF": ("run_role", lambda ops: setattr(
         deployment.of_emulator(ops.emu).roles["clb-unbind-role"], "document",
         '{"version":"2.0","statement":[{"action":"name/sts:AssumeRole","effect":"allow","principal":{"service":["cvm.qcloud.com"]}}]}'),
         "make setup"),
     "a dead letter waits": ("dead_letters", _send_dead_letter, "redrive"),
+    "dry run on the live function": ("live_mode", lambda ops: _fn(ops).environment.update(CLB_UNBIND_DRY_RUN="true"),
+                                     "remove CLB_UNBIND_DRY_RUN"),
+    "retry queue no timer consumes": ("retry_queue", lambda ops: _fn(ops).environment.update(CLB_UNBIND_RETRY_QUEUE=DLQ),
+                                      "remove CLB_UNBIND_RETRY_QUEUE"),
+    "queue too small for an envelope": ("message_size", lambda ops: setattr(ops.emu._estate.queues[QUEUE], "max_msg_size", 65536),
+                                        "MaxMsgSize 1048576"),
+    "dead-letter queue too small": ("message_size", lambda ops: setattr(ops.emu._estate.queues[DLQ], "max_msg_size", 1024),
+                                    "MaxMsgSize 1048576"),
+    "no envelope secret": ("envelope_secret", lambda ops: _fn(ops).environment.pop("CLB_UNBIND_ENVELOPE_SECRET"),
+                           "CLB_UNBIND_ENVELOPE_SECRET"),
+    "short envelope secret": ("envelope_secret", lambda ops: _fn(ops).environment.update(CLB_UNBIND_ENVELOPE_SECRET="short"),
+                              "64-character"),
 }
 
 
@@ -202,7 +236,7 @@ def test_each_broken_invariant_fails_check_and_names_the_fix(ops: Ops, name: str
     code, text = ops.check("--group", GROUPS[0])
     line = next(x for x in text.splitlines() if x.startswith(f"VIOLATED  {invariant}:"))
     assert code == 1 and f" -- fix: {row['fix']}" in line
-    assert len(text.splitlines()) == len(result) == 9
+    assert len(text.splitlines()) == len(result) == len(INVARIANTS)
 
 
 def test_a_group_given_to_check_that_does_not_exist(ops: Ops) -> None:
@@ -235,12 +269,14 @@ def test_check_makes_no_write(ops: Ops) -> None:
 def test_make_targets_pass_the_flags(tmp_path: Any) -> None:
     import subprocess
 
-    out = subprocess.run(["make", "-n", "setup", "GROUPS=asg-aaaaaaaa asg-bbbbbbbb", "DRY_RUN=1", "REGION=ap-shanghai"],
-                         capture_output=True, text=True, check=True).stdout
-    assert "-m deploy setup --group asg-aaaaaaaa --group asg-bbbbbbbb --region ap-shanghai" in out and "--dry-run" in out
+    out = subprocess.run(["make", "-n", "setup", "GROUPS=asg-aaaaaaaa asg-bbbbbbbb", "DRY_RUN=1", "REGION=ap-shanghai",
+                          "TRANSITION=EXTENSION"], capture_output=True, text=True, check=True).stdout
+    flat = " ".join(out.replace("\\\n", " ").split())
+    assert "-m deploy setup --group 'asg-aaaaaaaa' --group 'asg-bbbbbbbb' --region 'ap-shanghai'" in flat
+    assert "--transition 'EXTENSION'" in flat and "--dry-run" in flat
     out = subprocess.run(["make", "-n", "check", "FUNCTION=f1", "JSON=1", "GROUPS=asg-aaaaaaaa"],
                          capture_output=True, text=True, check=True).stdout
-    assert "-m deploy check --group asg-aaaaaaaa --function f1 --json" in " ".join(out.split())
+    assert "-m deploy check --group 'asg-aaaaaaaa' --function 'f1' --json" in " ".join(out.split())
     out = subprocess.run(["make", "-n", "setup", "GROUPS=asg-aaaaaaaa", "DRY_RUN=0"], capture_output=True, text=True,
                          check=True).stdout
     assert "--dry-run" not in out
@@ -281,3 +317,62 @@ def test_a_scale_in_is_consumed_end_to_end_by_the_deployed_configuration(ops: Op
     done = [a for a in ops.emu.lifecycle_results() if a["instanceId"] == LEAVING]
     assert [(a["lifecycleHookId"], a["result"]) for a in done] == [(hook.hook_id, "CONTINUE")]
     assert ops.emu.messages(QUEUE) == [] and ops.emu.messages(DLQ) == []
+
+
+def test_setup_makes_the_envelope_secret_once_keeps_it_and_never_prints_it(ops: Ops) -> None:
+    import re
+
+    code, out = ops.setup()
+    secret = _fn(ops).environment["CLB_UNBIND_ENVELOPE_SECRET"]
+    assert code == 0 and re.fullmatch(r"[0-9a-f]{64}", secret) and secret not in out
+    assert "CLB_UNBIND_ENVELOPE_SECRET = (secret, 64 characters)" in out
+    assert ops.setup()[0] == 0 and _fn(ops).environment["CLB_UNBIND_ENVELOPE_SECRET"] == secret
+    _fn(ops).environment["CLB_UNBIND_ENVELOPE_SECRET"] = "tiny-secret"
+    code, out = ops.setup()
+    renewed = _fn(ops).environment["CLB_UNBIND_ENVELOPE_SECRET"]
+    assert code == 0 and renewed != secret and len(renewed) == 64
+    assert "tiny-secret" not in out and renewed not in out
+    assert "CLB_UNBIND_ENVELOPE_SECRET: (secret, 11 characters) -> (secret, 64 characters)" in out
+
+
+def test_transition_extension_is_set_on_the_hooks_and_check_says_what_reaches_the_function(ops: Ops) -> None:
+    assert ops.setup()[0] == 0
+    assert {h.transition_type for h in ops.emu._estate.hooks.values() if h.queue_name == QUEUE} == {"NORMAL"}
+    assert "(NORMAL): scale-in by the group only" in findings(ops)["hooks"]["detail"]
+    ops.emu.clear_calls()
+    code, out = ops.setup("--transition", "EXTENSION")
+    assert code == 0, out
+    modified = [c.params for c in ops.writes() if c.action == "ModifyLifecycleHook"]
+    assert len(modified) == 2 and all(p["LifecycleTransitionType"] == "EXTENSION" and len(p) == 2 for p in modified)
+    assert {h.transition_type for h in ops.emu._estate.hooks.values() if h.queue_name == QUEUE} == {"EXTENSION"}
+    detail = findings(ops)["hooks"]["detail"]
+    assert f"{GROUPS[0]} (EXTENSION): scale-in, RemoveInstances, DetachInstances" in detail
+    ops.emu.clear_calls()
+    assert ops.setup("--transition", "EXTENSION")[0] == 0 and ops.writes() == []
+    assert ops.setup("--transition", "SOMETIMES")[0] == 2
+
+
+def test_new_hooks_are_created_with_the_transition_type(ops: Ops) -> None:
+    assert ops.setup("--transition", "EXTENSION")[0] == 0
+    created = [c.params for c in ops.emu.calls if c.action == "CreateLifecycleHook"]
+    assert len(created) == 2 and {p["LifecycleTransitionType"] for p in created} == {"EXTENSION"}
+
+
+def test_a_timer_firing_an_old_published_version_is_violated(ops: Ops) -> None:
+    """setup uploads new code and publishes it, but the timer's alias is left on the old version (or a
+    trigger is bound to a version directly): check must say the new code never runs."""
+    assert ops.setup()[0] == 0
+    package_zip(ops.package, "v2")
+    assert ops.setup()[0] == 0
+    fn = _fn(ops)
+    assert findings(ops)["timer_code"]["ok"]
+    alias = next(iter(a for name, a in fn.aliases.items() if name != "$DEFAULT"))
+    newest = alias.version
+    alias.version = str(int(newest) - 1)
+    row = findings(ops)["timer_code"]
+    assert not row["ok"] and f"runs version {alias.version}" in row["detail"] and "make setup" in row["fix"]
+    alias.version = newest
+    timer = next(iter(fn.triggers.values()))
+    timer.qualifier = str(int(newest) - 1)
+    row = findings(ops)["timer_code"]
+    assert not row["ok"] and f"runs version {timer.qualifier} (via {timer.qualifier})" in row["detail"]

@@ -53,7 +53,7 @@ class Cloud:
         sid, key, token = cred or self.emu.credentials
         profile = ClientProfile(httpProfile=HttpProfile(protocol="http", endpoint=self.emu.host_port, reqTimeout=10))
         if region is None:
-            region = "" if service == "ecm" else REGION  # facts §6: ECM takes no region
+            region = "" if service == "ecm" else REGION  # ECM takes no region (docs/cloud-facts.md#ecm-takes-no-region)
         return cls(credential.Credential(sid, key, token), region, profile)
 
     def call(self, service: str, action: str, params: dict[str, Any] | None = None, **kw: Any):

@@ -236,5 +236,5 @@ def test_clb_is_regional(cloud: Cloud) -> None:
     err = cloud.error("clb", "BatchDeregisterTargets", {"LoadBalancerId": "lb-aaaa1111", "Targets": [
         {"ListenerId": "lbl-aaaa1111", "Port": 8080, "InstanceId": "ins-leave001"}]}, region="ap-shanghai")
     assert err.code == "InvalidParameter.LBIdNotFound"
-    # ...but the reverse lookup spans regions (facts §5.1).
+    # ...but the reverse lookup spans regions (docs/cloud-facts.md#clb-describelblisteners).
     assert flatten(lb_listeners(cloud, "vpc-aaaa1111", "10.0.0.4"))

@@ -71,13 +71,20 @@ def test_every_request_and_reply_fits_the_sdk_models(calls: List[Any]) -> None:
     assert problems == []
 
 
-CAM_SERVICE = {"cmq": "cmqqueue"}
-"""The CMQ data plane's CAM service is `cmqqueue` (doc 406/34255: resources `qcs::cmqqueue:...`)."""
+CAM_SERVICE = {"cmq": "tdmq"}
+"""TDMQ for CMQ authorises its data plane under `tdmq` (CAM page doc 1111/43005; deploy/permissions.py)."""
 
 
-def test_cam_policy_names_exactly_the_actions_the_function_calls(calls: List[Any]) -> None:
+def test_the_sourced_permission_list_names_exactly_the_actions_the_function_calls(calls: List[Any]) -> None:
+    from deploy.permissions import GRANTS
+
     called = {f"{CAM_SERVICE.get(c.service, c.service)}:{c.action}" for c in calls}
-    assert {"cmqqueue:BatchReceiveMessage", "as:DescribeLifecycleHooks"} <= called
-    policy = json.loads(CAM_POLICY.read_text())
-    allowed = {a for s in policy["statement"] for a in s["action"]}
-    assert called == allowed
+    assert {"tdmq:BatchReceiveMessage", "tdmq:BatchDeleteMessage", "as:DescribeLifecycleHooks"} <= called
+    assert called == {g.action for g in GRANTS}
+    assert all(g.source and g.why for g in GRANTS)
+
+
+def test_cam_policy_json_is_the_sourced_list() -> None:
+    from deploy.permissions import template_document
+
+    assert json.loads(CAM_POLICY.read_text()) == template_document()

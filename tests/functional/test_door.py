@@ -51,7 +51,7 @@ def test_junk_ahead_of_real_work_costs_one_send_after_it(emulator: Any, invoke: 
     emulator.set_knobs(latency_seconds=0.01)
     junk = [f"junk {i}" for i in range(300)]
     answer = invoke(ckafka(*junk, lifecycle_message("ins-web00001", TOKEN_LEAVING_1)), timeout_ms=10000,
-                    CLB_UNBIND_DEAD_LETTER_QUEUE=DEAD)
+                    CLB_UNBIND_DEAD_LETTER_QUEUE=DEAD, CLB_UNBIND_QUEUE="clb-unbind-lifecycle")
     assert emulator.bindings("ins-web00001") == []
     assert [r["result"] for r in emulator.lifecycle_results() if r["instanceId"] == "ins-web00001"] == ["CONTINUE"]
     actions = [c.action for c in emulator.calls]
@@ -74,7 +74,7 @@ def test_a_dead_letter_always_fits_in_one_message(emulator: Any, invoke: Any) ->
 
 
 def test_a_retry_envelope_of_a_huge_original_fits_too(emulator: Any, invoke: Any) -> None:
-    from clb_unbind.triggers.envelopes import MAX_MESSAGE_BYTES, RetryEnvelope
+    from clb_unbind.wire.envelopes import MAX_MESSAGE_BYTES, RetryEnvelope
     from clb_unbind.model import Notice
 
     notice = Notice("ins-web00001", "ckafka", "INSTANCE_TERMINATING", "r-1")

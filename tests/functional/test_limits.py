@@ -29,10 +29,10 @@ def apigw(body: str, **kw: Any) -> Dict[str, Any]:
 # -- finding 5: ids are matched whole --------------------------------------------------------------
 @pytest.mark.parametrize("bad", ["ins-web00001\n", "ein-edge0001\n"])
 def test_id_with_a_trailing_newline_is_refused_at_the_door(bad: str, emulator: Any, invoke: Any) -> None:
-    answer = invoke(cmq_event(json.dumps({"instanceIds": [bad]}), lifecycle_message(bad, TOKEN_LEAVING_1)),
-                    CLB_UNBIND_DEAD_LETTER_QUEUE=DEAD)
-    assert [r["status"] for r in answer["records"]] == ["refused", "refused"]
-    assert [c.action for c in emulator.calls] == ["SendCmqMsg"]  # one dead letter for both refusals, no read
+    answer = invoke(cmq_event(lifecycle_message(bad, TOKEN_LEAVING_1)), CLB_UNBIND_DEAD_LETTER_QUEUE=DEAD)
+    direct = invoke({"instanceIds": [bad]}, CLB_UNBIND_DEAD_LETTER_QUEUE=DEAD)
+    assert [r["status"] for r in answer["records"] + direct["records"]] == ["refused", "refused"]
+    assert [c.action for c in emulator.calls] == ["SendCmqMsg", "SendCmqMsg"]  # a dead letter each, no read
 
 
 def test_api_gateway_id_with_a_trailing_newline_is_400(emulator: Any, invoke: Any) -> None:
@@ -115,9 +115,10 @@ def test_six_edge_instances_and_a_lifecycle_message_all_end_unbound(make_emulato
     emulator = make_emulator(with_edge_instances(5))
     monkeypatch.setenv("CLB_UNBIND_ENDPOINT", emulator.endpoint)
     edge = ["ein-edge0001"] + [f"ein-many{n:04d}" for n in range(5)]
-    answer = invoke(cmq_event(json.dumps({"instanceIds": edge}), lifecycle_message("ins-web00001", TOKEN_LEAVING_1)),
-                    CLB_UNBIND_DEAD_LETTER_QUEUE=DEAD, CLB_UNBIND_RETRY_QUEUE=RETRY)
-    assert statuses(answer) == {**{i: "unbound" for i in edge}, "ins-web00001": "unbound"}
+    answer = invoke({"instanceIds": edge}, CLB_UNBIND_DEAD_LETTER_QUEUE=DEAD, CLB_UNBIND_RETRY_QUEUE=RETRY)
+    assert statuses(answer) == {i: "unbound" for i in edge}
+    lifecycle = invoke(cmq_event(lifecycle_message("ins-web00001", TOKEN_LEAVING_1)), CLB_UNBIND_QUEUE="clb-unbind-lifecycle")
+    assert statuses(lifecycle) == {"ins-web00001": "unbound"}
     assert all(emulator.bindings(i) == [] for i in edge) and emulator.bindings("ein-edge0002")
     sizes = [len(c.params["Filters"][0]["Values"]) for c in emulator.calls if c.service == "ecm" and c.action == "DescribeInstances"]
     assert sizes == [5, 1] and not any(c.error_code for c in emulator.calls)
@@ -149,7 +150,7 @@ def test_call_refused_whole_for_a_target_already_gone_is_redone_with_what_is_bou
     make_emulator: Any, invoke: Any, monkeypatch: Any
 ) -> None:
     """Between the function's read and its write another party removes one of the targets; in this mode
-    the API then refuses the whole BatchDeregisterTargets with InvalidParameter (tencent-facts §9.4)."""
+    the API then refuses the whole BatchDeregisterTargets with InvalidParameter (docs/cloud-facts.md#clb-unbinding-a-target-that-is-not-bound)."""
     from clb_unbind.cloud import clb
 
     emulator = make_emulator(not_bound_rejects_call=True)
@@ -205,7 +206,7 @@ def test_no_secret_leaves_the_process(make_emulator: Any, invoke: Any, monkeypat
     pasted = cmq_event(*(json.dumps({"instanceIds": [s]}) for s in secrets))
     with pytest.raises(UnfinishedWork) as raised:
         invoke(pasted)  # no dead-letter queue yet: the refusals make the invocation raise
-    assert "refused_input" in str(raised.value)
+    assert "not_a_queue_payload" in str(raised.value)
     leaks.append(str(raised.value))
     invoke(pasted, CLB_UNBIND_DEAD_LETTER_QUEUE=DEAD)
     leaks.append(json.dumps(invoke({"instanceIds": list(secrets)}, CLB_UNBIND_DEAD_LETTER_QUEUE=DEAD)))  # a direct call's answer
@@ -215,7 +216,7 @@ def test_no_secret_leaves_the_process(make_emulator: Any, invoke: Any, monkeypat
         leaks.append(refusal["body"])
 
     # 3. A crash whose message holds the token: the "crashed" line carries the traceback.
-    def crash(session: Any, notices: Any) -> Any:
+    def crash(*args: Any) -> Any:
         raise RuntimeError(f"boom with {temp['token']}")
 
     monkeypatch.setattr(process, "run", crash)
@@ -228,6 +229,9 @@ def test_no_secret_leaves_the_process(make_emulator: Any, invoke: Any, monkeypat
     for secret in secrets:
         assert all(secret not in text for text in leaks + queued), secret
         assert secret not in out, secret
+
+
+TOKEN_LEAVING_2 = "5a1b2c3d-0efe-4dd7-ad3b-90cd66182990"
 
 
 # -- narrowing: a permanent error on a multi-id read fails only the ids that caused it -----------------
@@ -245,10 +249,10 @@ def test_a_refused_cvm_read_fails_only_its_instance(refused: str, make_emulator:
     emulator = make_emulator(refuse_ids=frozenset({refused}))
     monkeypatch.setenv("CLB_UNBIND_ENDPOINT", emulator.endpoint)
     before = emulator.bindings("ins-web00002")
-    event = cmq_event(lifecycle_message("ins-web00001", TOKEN_LEAVING_1), json.dumps({"instanceIds": ["ins-web00002", "ins-web00003"]}))
-    answer = invoke(event, CLB_UNBIND_DEAD_LETTER_QUEUE=DEAD, CLB_UNBIND_RETRY_QUEUE=RETRY)
+    event = cmq_event(lifecycle_message("ins-web00001", TOKEN_LEAVING_1), lifecycle_message("ins-web00002", TOKEN_LEAVING_2))
+    answer = invoke(event, CLB_UNBIND_DEAD_LETTER_QUEUE=DEAD, CLB_UNBIND_RETRY_QUEUE=RETRY, CLB_UNBIND_QUEUE="clb-unbind-lifecycle")
     narrowed(answer, "ins-web00002")
-    assert emulator.bindings("ins-web00001") == [] and emulator.bindings("ins-web00003") == []
+    assert emulator.bindings("ins-web00001") == []
     assert emulator.bindings("ins-web00002") == before
     assert [r["status"] for r in answer["records"]] == ["done", "dead_lettered"]
     assert answer["records"][0]["instances"][0]["lifecycleCompleted"] is True
@@ -260,8 +264,7 @@ def test_a_refused_ecm_id_among_six_fails_only_itself(make_emulator: Any, invoke
     emulator = make_emulator(with_edge_instances(5), refuse_ids=frozenset({"ein-many0002"}))
     monkeypatch.setenv("CLB_UNBIND_ENDPOINT", emulator.endpoint)
     edge = ["ein-edge0001"] + [f"ein-many{n:04d}" for n in range(5)]
-    answer = invoke(cmq_event(json.dumps({"instanceIds": edge}), lifecycle_message("ins-web00001", TOKEN_LEAVING_1)),
-                    CLB_UNBIND_DEAD_LETTER_QUEUE=DEAD, CLB_UNBIND_RETRY_QUEUE=RETRY)
+    answer = invoke({"instanceIds": edge}, CLB_UNBIND_DEAD_LETTER_QUEUE=DEAD, CLB_UNBIND_RETRY_QUEUE=RETRY)
     narrowed(answer, "ein-many0002")
     assert emulator.bindings("ein-many0002") and emulator.bindings("ein-many0001") == []
 

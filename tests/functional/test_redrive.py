@@ -9,12 +9,15 @@ from clb_unbind.cli import main as cli
 
 from tests.conftest import load_event
 
+ENVELOPE_SECRET = "redrive-test-envelope-secret-0123456789abcdef"
+"""The function signs its dead letters: redriven, the operator's notice is restored only with a valid signature."""
+
 
 def test_out_of_attempts_is_dead_lettered_then_redriven(emulator: Any, invoke: Any, tmp_path: Path) -> None:
     emulator.lock_load_balancer("lb-web00002", 3)
     answer = invoke({"instanceIds": ["ins-web00001"]}, timeout_ms=2000, CLB_UNBIND_SAFETY_MARGIN_SECONDS="0.3",
                     CLB_UNBIND_MAX_ATTEMPTS="1", CLB_UNBIND_RETRY_QUEUE="clb-unbind-retry",
-                    CLB_UNBIND_DEAD_LETTER_QUEUE="clb-unbind-dead-letter")
+                    CLB_UNBIND_DEAD_LETTER_QUEUE="clb-unbind-dead-letter", CLB_UNBIND_ENVELOPE_SECRET=ENVELOPE_SECRET)
     assert answer["records"][0]["status"] == "dead_lettered"
     assert emulator.messages("clb-unbind-retry") == []
     (message,) = emulator.messages("clb-unbind-dead-letter")

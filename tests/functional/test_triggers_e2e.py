@@ -21,7 +21,7 @@ def statuses(answer: Dict[str, Any]) -> Dict[str, str]:
     [
         ("cmq-lifecycle-terminating.json", {"ins-web00001": "unbound"}),
         ("cmq-topic-lifecycle.json", {"ins-web00002": "unbound"}),
-        ("cmq-scaling-activity.json", {"ins-web00002": "unbound"}),
+        ("cmq-scaling-activity.json", {"ins-web00001": "unbound", "ins-web00002": "unbound"}),
         ("ckafka-lifecycle.json", {"ins-web00001": "unbound"}),
         ("eventbridge-cvm-terminated.json", {"ins-web00002": "unbound"}),
         ("eventbridge-lifecycle.json", {"ins-web00001": "unbound"}),

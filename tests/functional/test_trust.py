@@ -51,7 +51,7 @@ def test_a_forged_lifecycle_message_never_unbinds_a_serving_instance(carrier: st
 
 def test_the_token_of_another_instance_cannot_end_its_wait(emulator: Any, invoke: Any) -> None:
     """A leaving instance named with another leaving instance's token: completed by its own id, only its own."""
-    invoke(cmq_event(lifecycle_message("ins-web00002", TOKEN_LEAVING_1)))
+    invoke(cmq_event(lifecycle_message("ins-web00002", TOKEN_LEAVING_1)), CLB_UNBIND_QUEUE="clb-unbind-lifecycle")
     results = {r["instanceId"]: r["result"] for r in emulator.lifecycle_results()}
     assert results == {"ins-web00001": None, "ins-web00002": "CONTINUE"}
     (call,) = [c.params for c in emulator.calls if c.action == "CompleteLifecycleAction"]

@@ -283,10 +283,11 @@ def test_unknown_payload_is_refused():
     assert record.refused == "Records[0].CMQ.msgBody: expected a JSON object, got array"
 
 
-def test_direct_shape_inside_a_queue_message():
+def test_direct_shape_inside_a_queue_message_is_refused():
+    """Anyone who can write to a queue or topic could have sent it: an order there is nobody's word (issue 15)."""
     (record,) = parse_event(cmq_event({"instanceIds": ["ein-edge0001"], "dryRun": True}), SETTINGS).records
-    (notice,) = record.notices
-    assert (notice.instance_id, notice.source, notice.dry_run) == ("ein-edge0001", "cmq", True)
+    assert record.notices == () and record.refusal_code == "not_a_queue_payload"
+    assert record.refused.startswith("not_a_queue_payload: Records[0].CMQ.msgBody")
 
 
 def test_scf_dead_letter_inside_a_queue_message_is_refused():

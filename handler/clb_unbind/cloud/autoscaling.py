@@ -2,22 +2,32 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from ..model import LifecycleAction
 from .errors import CloudError
 from .session import CloudSession, chunks
 
-ALREADY_SET = "ResourceUnavailable.LifecycleActionResultHasSet"  # autoscaling errorcodes.py (tencent-facts §1.3)
+ALREADY_SET = "ResourceUnavailable.LifecycleActionResultHasSet"  # autoscaling errorcodes.py (docs/cloud-facts.md#as-completelifecycleaction)
 NOTHING_WAITING = "ResourceNotFound.LifecycleHookInstanceNotFound"
-"""The instance is not waiting on that hook (any more): its wait already ended (tencent-facts §9.5)."""
+"""The instance is not waiting on that hook (any more): its wait already ended (docs/cloud-facts.md#as-completelifecycleaction)."""
 
-IDS_PER_CALL = 100  # DescribeAutoScalingInstances: InstanceIds ≤ 100, Limit ≤ 100 (tencent-facts §9.5)
-VALUES_PER_FILTER = 5  # "Filter.Values" ≤ 5 (tencent-facts §9.5)
+IDS_PER_CALL = 100  # DescribeAutoScalingInstances: InstanceIds ≤ 100, Limit ≤ 100 (docs/cloud-facts.md#as-reads-instances-hooks-activities)
+VALUES_PER_FILTER = 5  # "Filter.Values" ≤ 5 (docs/cloud-facts.md#as-reads-instances-hooks-activities)
 
-# IN_TERMINATING_HOOK waits for us; the others are past the hook on the way out (tencent-facts §8.4).
-LEAVING_STATES = frozenset({"IN_TERMINATING_HOOK", "TERMINATING", "DETACHING", "DETACHING_LB"})
 WAITING_STATE = "IN_TERMINATING_HOOK"
+PAST_THE_HOOK = frozenset({"TERMINATING", "DETACHING"})
+"""On the way out, but only an activity that removes the instance tells it apart from, say, a failed
+detach (SDK `Instance.LifeCycleState`). `DETACHING_LB` is not here: Auto Scaling also uses it for
+serving instances while a group's load balancers change."""
+
+REMOVAL_TYPES = frozenset({"SCALE_IN", "REMOVE_INSTANCES", "DETACH_INSTANCES", "REPLACE_UNHEALTHY_INSTANCE",
+                           "TERMINATE_INSTANCES_UNEXPECTEDLY", "STOP_INSTANCES"})
+"""Activity types that take instances out of service (SDK `Activity.ActivityType`)."""
+
+ACTIVITY_IDS_PER_CALL = 100
+"""`DescribeAutoScalingActivitiesRequest.ActivityIds`: "每次请求的上限为100"; `Limit` "默认为20，最大值为100"
+(SDK autoscaling models.py), so a call asks for as many as it names."""
 
 
 @dataclass(frozen=True)
@@ -29,9 +39,15 @@ class GroupMember:
     state: str
 
 
-def complete_lifecycle_action(session: CloudSession, instance_id: str, action: LifecycleAction, result: str = "CONTINUE") -> bool:
-    """Complete the action of `instance_id` on `action.hook_id`: True if this call set the result,
-    False if the wait had already ended (also success).
+COMPLETED = "completed"
+ALREADY_COMPLETED = "completed_already"
+NOT_WAITING = "not_waiting"
+
+
+def complete_lifecycle_action(session: CloudSession, instance_id: str, action: LifecycleAction, result: str = "CONTINUE") -> str:
+    """Complete the action of `instance_id` on `action.hook_id`: `COMPLETED` if this call set the result,
+    `ALREADY_COMPLETED` if a result was set before, `NOT_WAITING` if the instance does not wait on that
+    hook (`ResourceNotFound.LifecycleHookInstanceNotFound`: nothing was completed).
 
     By `InstanceId` + `LifecycleHookId`, never by a token alone: a message can then only ever end the
     wait of the instance it names, whatever token it carries (SDK `CompleteLifecycleActionRequest`).
@@ -40,10 +56,12 @@ def complete_lifecycle_action(session: CloudSession, instance_id: str, action: L
     try:
         session.call("as", "CompleteLifecycleAction", params)
     except CloudError as exc:
-        if exc.code in (ALREADY_SET, NOTHING_WAITING):
-            return False
+        if exc.code == ALREADY_SET:
+            return ALREADY_COMPLETED
+        if exc.code == NOTHING_WAITING:
+            return NOT_WAITING
         raise
-    return True
+    return COMPLETED
 
 
 def members(session: CloudSession, instance_ids: Sequence[str]) -> Dict[str, GroupMember]:
@@ -89,6 +107,7 @@ class Hook:
     transition: str
     target_type: Optional[str]
     queue_name: Optional[str]
+    topic_name: Optional[str] = None
 
 
 def lifecycle_hooks(session: CloudSession, group_ids: Sequence[str]) -> List[Hook]:
@@ -104,7 +123,8 @@ def lifecycle_hooks(session: CloudSession, group_ids: Sequence[str]) -> List[Hoo
             for h in items:
                 target = h.get("NotificationTarget") or {}
                 out.append(Hook(str(h.get("LifecycleHookId")), str(h.get("AutoScalingGroupId") or ""),
-                                str(h.get("LifecycleTransition") or ""), target.get("TargetType"), target.get("QueueName")))
+                                str(h.get("LifecycleTransition") or ""), target.get("TargetType"), target.get("QueueName"),
+                                target.get("TopicName")))
             offset += len(items)
             if not items or offset >= int(reply.get("TotalCount") or 0):
                 break
@@ -112,21 +132,36 @@ def lifecycle_hooks(session: CloudSession, group_ids: Sequence[str]) -> List[Hoo
 
 
 # An activity's instance has left, or is leaving, unless the activity says it failed for it
-# (SDK `ActivtyRelatedInstance.InstanceStatus`: INIT, RUNNING, SUCCESSFUL, FAILED).
+# (SDK `RelatedInstance.InstanceStatus`: INIT, RUNNING, SUCCESSFUL, FAILED).
 LEFT_OR_LEAVING = frozenset({"INIT", "RUNNING", "SUCCESSFUL"})
 
 
-def scale_in_instances(session: CloudSession, activity_ids: Sequence[str]) -> Dict[str, List[str]]:
-    """Instance ids of each SCALE_IN activity that the activity reports leaving (`RelatedInstanceSet`;
-    the notification carries none, §1.4). Instances the activity failed for are left out: they stay."""
-    found: Dict[str, List[str]] = {}
-    for part in chunks(list(activity_ids), 100):
+@dataclass(frozen=True)
+class ActivityInfo:
+    """One scaling activity as Auto Scaling reports it (`ActivitySet[]`)."""
+
+    activity_id: str
+    group_id: str
+    activity_type: str
+    leaving: Tuple[str, ...]
+    """Related instances the activity has not failed for (`RelatedInstanceSet`)."""
+
+    @property
+    def removes(self) -> bool:
+        return self.activity_type in REMOVAL_TYPES
+
+
+def activities(session: CloudSession, activity_ids: Sequence[str]) -> Dict[str, ActivityInfo]:
+    """These activities, one call per 100 ids; an id Auto Scaling does not know is absent."""
+    found: Dict[str, ActivityInfo] = {}
+    for part in chunks(sorted(set(activity_ids)), ACTIVITY_IDS_PER_CALL):
         reply = session.call("as", "DescribeAutoScalingActivities", {"ActivityIds": part, "Limit": len(part)})
-        for activity in reply.get("ActivitySet") or []:
-            if activity.get("ActivityType") != "SCALE_IN":
+        for a in reply.get("ActivitySet") or []:
+            if not isinstance(a, dict) or not a.get("ActivityId"):
                 continue
-            related = activity.get("RelatedInstanceSet") or []
-            found[activity.get("ActivityId")] = [
-                i["InstanceId"] for i in related if i.get("InstanceId") and i.get("InstanceStatus") in LEFT_OR_LEAVING
-            ]
+            related = a.get("RelatedInstanceSet") or []
+            leaving = tuple(str(i["InstanceId"]) for i in related
+                            if isinstance(i, dict) and i.get("InstanceId") and i.get("InstanceStatus") in LEFT_OR_LEAVING)
+            found[str(a["ActivityId"])] = ActivityInfo(str(a["ActivityId"]), str(a.get("AutoScalingGroupId") or ""),
+                                                       str(a.get("ActivityType") or ""), leaving)
     return found

@@ -8,12 +8,13 @@ from .asynchrony import is_asynchronous
 from .narrow import bisect
 from .session import CloudSession
 
-MAX_BATCH_TARGETS = 500  # BatchDeregisterTargets: "批量解绑的资源数量上限为500" (doc 214/38304, tencent-facts §5.4)
+MAX_BATCH_TARGETS = 500  # BatchDeregisterTargets: "批量解绑的资源数量上限为500" (doc 214/38304, docs/cloud-facts.md#clb-batchderegistertargets)
 MAX_LOOKUP_BACKENDS = 100  # DescribeLBListeners.Backends: no documented limit (UNCONFIRMED); kept conservative
 
 DEREGISTER_IS_SYNCHRONOUS = not is_asynchronous("clb", "BatchDeregisterTargets")
 """BatchDeregisterTargets is done when it answers: no DescribeTaskStatus poll after it (asynchrony.py:
-its api.json document has no "本接口为异步接口"). Independent callers agree: tkestack/tke-extend-network-controller
+its api.json document has no "本接口为异步接口"; docs/cloud-facts.md#clb-batchderegistertargets-is-synchronous).
+Independent callers agree: tkestack/tke-extend-network-controller
 removed its wait after BatchRegisterTargets/BatchDeregisterTargets, "这两个接口是同步的，返回即代表操作完成"
 (commit be29546; earlier b51cf5d: "BatchRegisterTargets 接口为同步任务，无须调用 DescribeTaskStatus").
 The function does not rely on the reply alone: verification re-reads the bindings, and a load balancer

@@ -1,6 +1,6 @@
 """The TDMQ-for-CMQ data plane (API 2.0 wire format): receive, delete and send queue messages.
 
-The API 3.0 SDK has no receive or delete for CMQ queues (tencent-facts §8.2), so the function speaks the
+The API 3.0 SDK has no receive or delete for CMQ queues (docs/cloud-facts.md#cmq-data-plane-api), so the function speaks the
 data plane's own protocol with `requests` (already installed as a dependency of the SDK's common package).
 
 Wire format, as verified from these sources:
@@ -32,7 +32,7 @@ Wire format, as verified from these sources:
   field tagged `Message` (Go matches keys case-insensitively), so both spellings are read here.
 
 Every HTTP attempt is counted in `session.calls` as service `cmq`. Calls are not put through the session's
-rate limiter: that keeps API 3.0 actions under 20 a second, while CMQ allows 5000 (tencent-facts §8.3).
+rate limiter: that keeps API 3.0 actions under 20 a second, while CMQ allows 5000 (docs/cloud-facts.md#cmq-queue-semantics).
 """
 from __future__ import annotations
 
@@ -198,7 +198,7 @@ def delete(session: CloudSession, queue: str, receipt_handles: Sequence[str]) ->
 
 def send(session: CloudSession, queue: str, body: str, delay_seconds: int = 0) -> str:
     """`SendMessage`; returns the message id. It carries unfinished work, so it may use the time kept back
-    for finishing. A send retried after a timeout may deliver twice: consumers deduplicate (tencent-facts §8.3)."""
+    for finishing. A send retried after a timeout may deliver twice: consumers deduplicate (docs/cloud-facts.md#cmq-queue-semantics)."""
     answer = _call(
         session,
         "SendMessage",

@@ -1,7 +1,7 @@
 """ECM 2019-07-19: edge instances behind ECM load balancers (TCP/UDP only, no forwarding rules).
 
 ECM has no reverse lookup like CLB's DescribeLBListeners: candidates come from DescribeLoadBalancers
-with BackendPrivateIps, the exact listeners and ports from DescribeTargets (tencent-facts §6).
+with BackendPrivateIps, the exact listeners and ports from DescribeTargets (docs/cloud-facts.md#ecm-reads).
 """
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ class CloudError(Exception):
 
 
 BUSY_CODES = (
-    "FailedOperation.ResourceInOperating",  # CLB: the load balancer is running another task (§5.7)
+    "FailedOperation.ResourceInOperating",  # CLB: the load balancer is running another task (docs/cloud-facts.md#clb-error-codes)
     "FailedOperation.OperationConflict",  # ECM: another operation is running on the load balancer
 )
 
@@ -29,10 +29,10 @@ NULL_IN_REPLY = "ReplyMemberNull"
 RETRYABLE_PREFIXES = BUSY_CODES + (
     NOT_SENT,
     NULL_IN_REPLY,
-    "RequestLimitExceeded",  # more than 20 requests a second to one action (tencent-facts §5)
+    "RequestLimitExceeded",  # more than 20 requests a second to one action (docs/cloud-facts.md#clb-rate-limit)
     "FailedOperation.RateLimitExceeded",
     "FailedOperation.RequestTimeout",
-    "InternalError",  # bk-bcs treats it as "clb is dealing another action" (§5.4)
+    "InternalError",  # bk-bcs treats it as "clb is dealing another action" (docs/cloud-facts.md#clb-error-codes)
     "ClientNetworkError",  # the SDK's transport errors; a write may have been applied: callers re-read state
     "ServerNetworkError",
     "FailedOperation.InternalOperationFailure",

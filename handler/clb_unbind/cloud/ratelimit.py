@@ -1,6 +1,6 @@
 """A sliding one-second window per API action, shared by the threads of one process.
 
-The API refuses the 21st request to one action within a second (tencent-facts §5); keeping every
+The API refuses the 21st request to one action within a second (docs/cloud-facts.md#clb-rate-limit); keeping every
 window at or under the limit costs less than sleeping after `RequestLimitExceeded`. A token bucket
 would let a burst and a full second's refill land in one window, so the window is kept exactly.
 """

@@ -28,7 +28,7 @@ from .taskclock import clock_for
 _SERVICES: Dict[str, Tuple[str, str, str, bool]] = {
     "cvm": ("tencentcloud.cvm.v20170312.cvm_client", "CvmClient", "tencentcloud.cvm.v20170312.models", True),
     "clb": ("tencentcloud.clb.v20180317.clb_client", "ClbClient", "tencentcloud.clb.v20180317.models", True),
-    # ECM load-balancer APIs take no region ("本接口不需要传递此参数", tencent-facts §6): the SDK then sends no X-TC-Region.
+    # ECM load-balancer APIs take no region ("本接口不需要传递此参数", docs/cloud-facts.md#ecm-takes-no-region): the SDK then sends no X-TC-Region.
     "ecm": ("tencentcloud.ecm.v20190719.ecm_client", "EcmClient", "tencentcloud.ecm.v20190719.models", False),
     "as": (
         "tencentcloud.autoscaling.v20180419.autoscaling_client",
@@ -102,6 +102,8 @@ class CloudSession:
         self.reserved_calls = 2
         """Calls' worth of time kept back for the final queue sends (at least the safety margin)."""
         self._local = threading.local()
+        self.memo: Dict[str, Any] = {}
+        """What later stages of this run may reuse instead of reading again (own_hooks.py: the groups' hooks)."""
 
     # -- clients -------------------------------------------------------------------------------------
     def _profile(self) -> Any:
@@ -240,7 +242,7 @@ class CloudSession:
         self.sleep(seconds)
 
     def wait_for_task(self, service: str, action: str, task_id: str, region: Optional[str] = None) -> Tuple[int, str]:
-        """Poll an async task until it ends: (status, message); status 0 success, 1 failed (tencent-facts §5.6).
+        """Poll an async task until it ends: (status, message); status 0 success, 1 failed (docs/cloud-facts.md#clb-deregistertargets-and-describetaskstatus).
 
         The first poll comes after about as long as this process has seen tasks take (before any,
         `task_poll_seconds`); the next a quarter of that later, then each 1.5 times further apart, never

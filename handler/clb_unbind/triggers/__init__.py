@@ -7,7 +7,7 @@
                          # or says why it was ignored or refused
     parsed.http_refusal  # API Gateway only: answer this at once (401/405/413/400), records is then empty
 
-The event's shape decides the trigger (shared/DESIGN.md, "Triggers the handler must accept"):
+The event's shape decides the trigger (docs/design.md#triggers):
 ``Records`` with ``CMQ``/``Ckafka`` items → cmq.py / ckafka.py; ``specversion`` → eventbridge.py;
 ``requestContext`` + ``httpMethod``/``headers`` → apigw.py; ``Body.ClientContext`` → dead_letter.py;
 ``instanceIds`` (or any payload of payloads.py) at the top level → direct.py. Anything else is kind
@@ -46,7 +46,7 @@ class ParsedEvent:
 
 
 def http_answer(status: int, body: Dict[str, Any]) -> Dict[str, Any]:
-    """The SCF integration response for API Gateway (reference/tencent-facts.md §2.4), secrets scrubbed."""
+    """The SCF integration response for API Gateway (docs/cloud-facts.md#scf-triggers), secrets scrubbed."""
     from ..scrub import scrub
 
     return {

@@ -1,6 +1,6 @@
-"""API Gateway trigger (integration request, reference/tencent-facts.md §2.4), authenticated.
+"""API Gateway trigger (integration request, docs/cloud-facts.md#scf-triggers), authenticated.
 
-Contract (shared/DESIGN.md, "API Gateway authentication"):
+Contract (docs/design.md#api-gateway-authentication):
 
 * headers ``X-Clb-Unbind-Timestamp`` (Unix seconds) and ``X-Clb-Unbind-Signature`` = lowercase hex
   HMAC-SHA256 keyed by ``CLB_UNBIND_API_SECRET`` over ``timestamp + "." + raw_body``; header names

@@ -1,4 +1,4 @@
-"""CKafka trigger (reference/tencent-facts.md §2.6).
+"""CKafka trigger (docs/cloud-facts.md#scf-triggers).
 
 ``{"Records": [{"Ckafka": {"topic", "partition": int, "offset": int, "msgKey", "msgBody": "<string>"}}]}``
 

@@ -1,4 +1,4 @@
-"""The legacy CMQ topic trigger's records (reference/tencent-facts.md §2.3, §9.1).
+"""The legacy CMQ topic trigger's records (docs/cloud-facts.md#scf-triggers).
 
 SCF no longer offers a CMQ trigger, and its old one pushed from topics only: a queue never pushes.
 Accounts that still have a topic trigger get these records; lifecycle notifications sent to a queue

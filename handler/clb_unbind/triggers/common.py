@@ -17,7 +17,7 @@ from ..model import Record, is_instance_id
 from ..scrub import scrub
 
 # Largest string we json-decode that is not a message body (an SCF dead letter's ClientContext):
-# SCF itself caps a synchronous invocation's ClientContext at 6 MB (reference/tencent-facts.md §3.2).
+# SCF itself caps a synchronous invocation's ClientContext at 6 MB (docs/cloud-facts.md#scf-retries-and-async-invocation).
 MAX_EVENT_BYTES = 6 * 1024 * 1024
 
 INSTANCE_ID_RULE = "is not a CVM (ins- + 8 lowercase letters/digits) or ECM (ein- + 8) instance id"
@@ -208,8 +208,8 @@ class Context:
         return replace(self, path=join_path(self.path, *parts))
 
 
-def refused(ctx: Context, reason: str, payload: Optional[str]) -> Record:
-    return Record(record_id=ctx.record_id, source=ctx.source, refused=reason, payload=payload)
+def refused(ctx: Context, reason: str, payload: Optional[str], code: str = "refused_input") -> Record:
+    return Record(record_id=ctx.record_id, source=ctx.source, refused=reason, payload=payload, refusal_code=code)
 
 
 def ignored(ctx: Context, reason: str, payload: Optional[str]) -> Record:

@@ -1,4 +1,4 @@
-"""SCF's own dead-letter message (reference/tencent-facts.md §3.2), redriven by an operator.
+"""SCF's own dead-letter message (docs/cloud-facts.md#scf-dead-letter-message), redriven by an operator.
 
 ``{"RequestId", "ErrorCode", "ErrorMessage", "Body": {"ClientContext": "<original event as JSON>",
 "RetryNum", "FunctionName", "RequestSource", ...}}``

@@ -1,18 +1,23 @@
 """What a queue message body (CMQ/CKafka `msgBody`), an EventBridge `data` or a direct call can hold.
 
-* Auto Scaling lifecycle-hook notification (reference/tencent-facts.md §1.1, text of the
+* Auto Scaling lifecycle-hook notification (docs/cloud-facts.md#as-lifecycle-hook-notification, text of the
   `CreateLifecycleHook` API doc): ``INSTANCE_TERMINATING`` → one notice with its lifecycle action;
   ``INSTANCE_LAUNCHING`` (or any other transition) → ignored.
-* Auto Scaling scaling-activity notification (§1.4, `CreateNotificationConfiguration`):
+* Auto Scaling scaling-activity notification (docs/cloud-facts.md#as-scaling-activity-notification, `CreateNotificationConfiguration`):
   ``ActivityType`` ``SCALE_IN`` → an `ActivityRef` (the instance ids are read later with
   DescribeAutoScalingActivities); other activity types → ignored. The body names no instance.
 * Any other message whose ``Service`` is ``Tencent Cloud Auto Scaling`` → ignored. Tencent documents
   no lifecycle test notification (AWS's ``autoscaling:TEST_NOTIFICATION`` has no Tencent
   counterpart that I could find), so this is the catch-all for one.
-* The direct-invocation shape ``{"instanceIds": [...], "dryRun": bool, "reason": str}``.
-* The project's envelopes (envelopes.py): retry → notices with the envelope's attempt, source
+* The direct-invocation shape ``{"instanceIds": [...], "dryRun": bool, "reason": str}``: an operator's
+  word, so only from a direct invocation (or API Gateway, apigw.py). Inside a queue message, a CKafka or
+  a legacy CMQ topic record anyone who can write there could have sent it: refused,
+  ``not_a_queue_payload``.
+* The project's envelopes (wire/envelopes.py): retry → notices with the envelope's attempt, source
   ``retry``; dead letter → notices replayed with attempt 1, source ``redrive``; a dead letter with no
-  notices (a malformed payload) is refused again.
+  notices (a malformed payload) is refused again. Only a valid signature (wire/signature.py) restores
+  them as they were; without one, lifecycle notices are fresh claims and anything else is refused
+  (``unsigned_envelope``).
 
 Anything else is refused, with a reason that names the field.
 """
@@ -23,7 +28,7 @@ from typing import Any, List, Optional
 from pydantic import Field, ValidationError, ValidationInfo, field_validator
 
 from ..model import ActivityRef, LifecycleAction, Notice, Record
-from . import envelopes
+from ..wire import envelopes, signature
 from .common import (
     Context,
     InstanceIdStr,
@@ -43,8 +48,12 @@ from .common import (
 AS_SERVICE = "Tencent Cloud Auto Scaling"
 TERMINATING = "INSTANCE_TERMINATING"
 ENVELOPE_MAX_BYTES = 1024 * 1024
-"""A TDMQ-for-CMQ message is at most 1 MiB (reference/tencent-facts.md §3.3, MaxMsgSize)."""
+"""A TDMQ-for-CMQ message is at most 1 MiB (docs/cloud-facts.md#cmq-queue-semantics, MaxMsgSize)."""
 SCALE_IN = "SCALE_IN"
+QUEUE_SOURCES = frozenset({"queue", "cmq", "ckafka"})
+"""Carriers anyone who can write to them can fill: their payloads are claims, never an operator's word."""
+NOT_A_QUEUE_PAYLOAD = "not_a_queue_payload"
+UNSIGNED_ENVELOPE = "unsigned_envelope"
 
 EXPECTED = (
     "expected an Auto Scaling lifecycle-hook or scaling-activity notification, "
@@ -63,7 +72,9 @@ class LifecycleNotification(Strict):
     InstanceId: InstanceIdStr
     LifecycleHookId: str = Field(pattern=r"^ash-[0-9a-z]{8,32}$")
     LifecycleActionToken: Optional[str] = Field(default=None, min_length=1, max_length=256)
-    AutoScalingGroupId: Optional[str] = Field(default=None, max_length=128)
+    AutoScalingGroupId: str = Field(pattern=r"^asg-[0-9a-z]{8,32}$")
+    """Required: the claim is checked against this group (trust.py)."""
+    ActivityId: Optional[str] = Field(default=None, pattern=r"^asa-[0-9a-z]{8,32}$")
     LifecycleHookName: Optional[str] = Field(default=None, max_length=256)
     dryRun: Optional[bool] = None
 
@@ -180,6 +191,7 @@ def _lifecycle(data: dict, ctx: Context, raw: Optional[str]) -> Record:
             hook_name=msg.LifecycleHookName,
         ),
         dry_run=_dry_run(ctx, msg.dryRun),
+        activity_id=msg.ActivityId,
     )
     return Record(record_id=ctx.record_id, source=ctx.source, notices=(notice,), payload=raw)
 
@@ -225,6 +237,10 @@ def direct_notices(req: DirectRequest, ctx: Context) -> tuple:
 
 
 def _direct(data: dict, ctx: Context, raw: Optional[str]) -> Record:
+    if ctx.source in QUEUE_SOURCES:
+        return refused(ctx, f"{NOT_A_QUEUE_PAYLOAD}: {where(ctx)}: a list of instance ids is an operator's word, taken "
+                            "only from a direct invocation or a signed API Gateway request, never from a queue or topic",
+                       raw, NOT_A_QUEUE_PAYLOAD)
     try:
         req = validate_direct(data, ctx)
     except ValidationError as exc:
@@ -243,6 +259,12 @@ def _envelope(data: dict, kind: str, ctx: Context, raw: Optional[str]) -> Record
         env = model.model_validate(data, context={"max_instances": ctx.settings.max_instances})
     except ValidationError as exc:
         return refused(ctx, describe(exc, ctx.path), raw)
+    signed = signature.is_signed(data, ctx.settings.envelope_secret)
+    if not signed:
+        if env.activities or not any(n.lifecycle for n in env.notices):
+            return refused(ctx, f"{UNSIGNED_ENVELOPE}: {where(ctx)}: an envelope without a valid signature "
+                                "(CLB_UNBIND_ENVELOPE_SECRET) is nobody's word, and it holds no lifecycle claim to check",
+                           raw, UNSIGNED_ENVELOPE)
     dry_run = _dry_run(ctx, env.dry_run)
     if isinstance(env, envelopes.RetryEnvelope):
         source, attempt = "retry", env.attempt
@@ -264,6 +286,7 @@ def _envelope(data: dict, kind: str, ctx: Context, raw: Optional[str]) -> Record
             first_seen=env.first_seen,
             prior_request_ids=env.request_ids,
             original=env.original,
+            refusal=None if signed or n.lifecycle else UNSIGNED_ENVELOPE,
         )
         for n in env.notices
     )

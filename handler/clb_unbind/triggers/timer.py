@@ -1,4 +1,4 @@
-"""The SCF timer trigger's event (reference/tencent-facts.md §2.5 and §8.1): it starts a consumer run.
+"""The SCF timer trigger's event (docs/cloud-facts.md#scf-timer-trigger, #cmq-delivery-path): it starts a consumer run.
 
 ``{"Type": "Timer", "TriggerName": "clb-unbind-consume", "Time": "2024-05-01T10:00:00Z", "Message": ""}``
 

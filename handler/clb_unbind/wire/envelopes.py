@@ -20,6 +20,13 @@ Dead letter (`kind` = ``clb-unbind/dead-letter``): the same plus ``reason`` (mac
 values finish.py writes; any `lower_snake_case` word is accepted, so a new reason needs no reader change) and ``detail`` (human-readable), with ``errors`` in place of ``lastErrors``;
 ``notices`` may be empty (a malformed payload has none: its ``original`` is all there is).
 
+Signed (signature.py): the function adds ``"signature"``, HMAC-SHA256 keyed by
+`CLB_UNBIND_ENVELOPE_SECRET` over the envelope's canonical JSON without it. Read back with a valid
+signature, its notices are restored as they were (an operator's notice stays an operator's word; a
+lifecycle notice is checked with Auto Scaling again, as on every attempt). Without one (or with no
+secret configured), its lifecycle notices are fresh claims and every other notice is refused
+(``unsigned_envelope``).
+
 Parsing (payloads.py): a retry envelope's notices come back with ``attempt`` = the envelope's
 ``attempt`` (the writer stores the number of the attempt the message asks for) and source ``retry``;
 a redriven dead letter's notices come back with attempt 1 and source ``redrive``. Either way
@@ -35,16 +42,17 @@ from typing import Any, Annotated, List, Literal, Optional, Sequence
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
-from ..model import ActivityRef, CloudFailure, LifecycleAction, Notice
+from ..model import ActivityRef, CloudFailure, LifecycleAction, Notice, is_instance_id
 from ..scrub import scrub
-from .common import InstanceIdStr
+from . import signature
 
 RETRY_KIND = "clb-unbind/retry"
 DEAD_LETTER_KIND = "clb-unbind/dead-letter"
 ENVELOPE_VERSION = 1
 MAX_MESSAGE_BYTES = 1024 * 1024
-"""A TDMQ-for-CMQ message is at most 1 MiB (`MaxMsgSize`, tencent-facts §8.3): every envelope fits in it."""
+"""A TDMQ-for-CMQ message is at most 1 MiB (`MaxMsgSize`, docs/cloud-facts.md#cmq-queue-semantics): every envelope fits in it."""
 DIGEST_PREFIX_CHARS = 1024
+SIGNATURE_BYTES = len(',"signature":""') + 64
 
 def utc_now_iso() -> str:
     """`firstSeen` for a new envelope, e.g. ``2024-05-01T10:00:00Z``."""
@@ -73,6 +81,13 @@ def _version(value: int) -> int:
     return value
 
 
+def _instance_id(value: str) -> str:
+    if not is_instance_id(value):
+        raise ValueError(f"{scrub(value)[:40]!r} is not a CVM (ins-xxxxxxxx) or ECM (ein-xxxxxxxx) instance id")
+    return value
+
+
+InstanceIdStr = Annotated[str, AfterValidator(_instance_id)]
 IsoTime = Annotated[str, AfterValidator(_iso)]
 Version = Annotated[int, AfterValidator(_version)]
 
@@ -114,6 +129,10 @@ class EnvelopeNotice(_Model):
     lifecycle: Optional[EnvelopeLifecycle] = None
     claim: bool = False
     """A scale-in claim stays one across retries: Auto Scaling is asked again on every attempt."""
+    group_id: Optional[str] = None
+    """The scaling group a scale-in claim names (a lifecycle notice's is in `lifecycle`)."""
+    activity_id: Optional[str] = None
+    """The scaling activity the claim names: checked again with Auto Scaling on every attempt."""
 
     @classmethod
     def from_notice(cls, notice: Notice) -> "EnvelopeNotice":
@@ -124,6 +143,8 @@ class EnvelopeNotice(_Model):
             record_id=notice.record_id,
             lifecycle=EnvelopeLifecycle.from_action(notice.lifecycle) if notice.lifecycle else None,
             claim=notice.claim,
+            group_id=notice.group_id,
+            activity_id=notice.activity_id,
         )
 
     def to_notice(
@@ -136,6 +157,7 @@ class EnvelopeNotice(_Model):
         first_seen: Optional[str] = None,
         prior_request_ids: Sequence[str] = (),
         original: Optional[str] = None,
+        refusal: Optional[str] = None,
     ) -> Notice:
         return Notice(
             instance_id=self.instance_id,
@@ -144,11 +166,14 @@ class EnvelopeNotice(_Model):
             record_id=record_id,
             lifecycle=self.lifecycle.to_action() if self.lifecycle else None,
             claim=self.claim,
+            group_id=self.group_id,
+            activity_id=self.activity_id,
             attempt=attempt,
             dry_run=dry_run,
             first_seen=first_seen,
             prior_request_ids=tuple(prior_request_ids),
             original=original,
+            refusal=refusal,
         )
 
 
@@ -239,14 +264,18 @@ class _Envelope(_Model):
     def fitted(self, limit: int = MAX_MESSAGE_BYTES) -> "_Envelope":
         """This envelope, with its original replaced by a digest when the whole would not fit in `limit`
         bytes (a 600 KB body of quotes doubles when escaped into JSON)."""
-        if self.original is None or self.json_bytes() <= limit:
+        if self.original is None or self.json_bytes() + SIGNATURE_BYTES <= limit:
             return self
         return self.model_copy(update={"original": None, "original_digest": OriginalDigest.of(self.original)})
 
-    def to_json(self) -> str:
+    def to_json(self, secret: Optional[str] = None) -> str:
         """Compact JSON for `SendCmqMsg.MsgContent`, every secret scrubbed (the original payload and the
-        errors may hold one: a key pasted into a message, an error page echoing a header)."""
-        return json.dumps(scrub(self.model_dump(mode="json", by_alias=True)), separators=(",", ":"), ensure_ascii=False)
+        errors may hold one: a key pasted into a message, an error page echoing a header), signed with
+        `secret` (`CLB_UNBIND_ENVELOPE_SECRET`) when there is one (signature.py)."""
+        data = scrub(self.model_dump(mode="json", by_alias=True))
+        if secret:
+            data[signature.FIELD] = signature.sign(data, secret)
+        return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
 
     @classmethod
     def from_json(cls, text: str, *, max_instances: Optional[int] = None):
