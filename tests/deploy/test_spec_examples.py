@@ -1,5 +1,5 @@
 """Tencent's example replies (tccli's examples.json) through the operator tool's own reading code: for
-each action `setup` and `check` call, one run where that action answers with its documented example
+each action `setup`, `check` and `teardown` call, one run where that action answers with its documented example
 (knob `spec_example_actions`; tests/functional/test_spec_examples.py does the same for the function).
 Nothing may raise; the exit code may say the example's account differs from what setup made."""
 from __future__ import annotations
@@ -54,10 +54,12 @@ def run(make_emulator: Callable[..., Any], monkeypatch: pytest.MonkeyPatch, tmp_
     assert isinstance(code, int), out
     code, out = ops.check()
     assert isinstance(code, int), out
+    code, out = ops.run("teardown", "--yes")
+    assert isinstance(code, int), out
     return [o for o in spec.JOURNAL[start:] if o.service != "cmq"]
 
 
-def test_every_action_setup_and_check_call_copes_with_tencents_example_reply(
+def test_every_action_setup_check_and_teardown_call_copes_with_tencents_example_reply(
         make_emulator: Callable[..., Any], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     called = sorted({f"{o.service}:{o.action}" for o in run(make_emulator, monkeypatch, tmp_path)})
     assert len(called) >= 10
