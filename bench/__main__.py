@@ -22,6 +22,8 @@ from .emulator_process import ROOT, EmulatorKnobs
 from .estates import LIFECYCLE_QUEUE
 from .imports import ImportTimes, measure
 from .naive import POLL_SECONDS, RATE_PER_SECOND
+from .mixed import MixedRun, run_mixed
+from .mixed import lines as mixed_lines
 from .queue_workloads import QUEUE_WORKLOADS, QueueRun, run_queue_workload
 from .workloads import WORKLOADS, Run, run
 
@@ -45,8 +47,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--task-seconds", type=float, default=0.5, help="emulator: how long a load balancer task runs (default 0.5)")
     p.add_argument("--latency", type=float, default=0.02, help="emulator: seconds added to every reply (default 0.02)")
     p.add_argument("--rate-limit", type=int, default=20, help="emulator: requests per second per action, 0 = off (default 20, the API's)")
-    p.add_argument("--only", default="abcdefghi",
-                   help="workloads to run, e.g. 'ac'; f-i are the queue workloads (default abcdefghi)")
+    p.add_argument("--only", default="abcdefghij",
+                   help="workloads to run, e.g. 'ac'; f-i are the queue workloads, j the mixed estate (default abcdefghij)")
     p.add_argument("--queue", action="store_true", help="only the queue workloads f-i (same as --only fghi)")
     p.add_argument("--no-naive", action="store_true", help="skip the naive strategy")
     p.add_argument("--no-imports", action="store_true", help="skip the cold-import timings")
@@ -79,6 +81,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     for qw in queue_chosen:
         progress(f"({qw.key}) handler: timer runs")
         queue_runs.append(run_queue_workload(qw, knobs))
+    mixed: Optional[MixedRun] = None
+    if "j" in only:
+        progress("(j) handler: mixed estate")
+        mixed = run_mixed(knobs)
 
     side_by_side: List[Tuple[str, str, Any]] = []
     if not args.no_naive:
@@ -126,6 +132,15 @@ def main(argv: Optional[List[str]] = None) -> int:
         out.append("Queue workloads: timer runs (events/timer.json), each in a fresh worker process, against a fleet estate "
                    "whose groups' terminating hook notifies " + LIFECYCLE_QUEUE)
         out += report.queue_lines(queue_runs)
+    if chosen or queue_runs:
+        out.append("")
+        out.append("Auto Scaling lookups per run (the trust check's, plus at most one activity read and one hooks read)")
+        out += report.lookup_lines(chosen, runs, queue_runs)
+    if mixed is not None:
+        out.append("")
+        out.append("(j) Mixed estate: direct binds, a v1 and a v2 target group, a classic load balancer, a secondary IP "
+                   "(bench/mixed.py); calls by action beside the lower bound of each kind")
+        out += mixed_lines(mixed)
     mem = [w for w in chosen if w.memory]
     for w in mem:
         out.append("")
@@ -143,7 +158,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     out.append("")
     out.append(f"bench took {time.monotonic() - started:.0f}s")
     print("\n".join(out), flush=True)
-    return 0 if all(r.ok for r in runs.values()) and all(r.ok for r in queue_runs) else 1
+    mixed_ok = mixed is None or mixed.ok
+    return 0 if all(r.ok for r in runs.values()) and all(r.ok for r in queue_runs) and mixed_ok else 1
 
 
 if __name__ == "__main__":

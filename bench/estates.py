@@ -194,13 +194,21 @@ def call_bound(shape: Shape, notices: int, verify: bool = True) -> Dict[str, int
     notice is a claim that Auto Scaling must confirm first (DescribeAutoScalingInstances, ≤ 100 ids;
     its instances wait on the hook, so no DescribeAutoScalingActivities is needed), whose hook must be
     the function's own (DescribeLifecycleHooks, once per 5 groups a run: the workloads have one group),
-    and needs its own CompleteLifecycleAction.
+    and needs its own CompleteLifecycleAction. The bindings of the other kinds cost one read each for
+    the batch: target-group memberships (DescribeTargetGroupInstances, a `BindIP` filter of every IP,
+    one IP per instance here) and classic load balancers (DescribeClassicalLBByInstanceId); with none
+    found, the verification does not read them again. Every private IP of an instance, secondary network
+    interfaces included, is one VPC DescribeNetworkInterfaces per 5 instances (`attachment.instance-id`,
+    5 values a filter).
     """
     targets_per_lb = notices * shape.bindings_per_instance_per_lb
     writes = shape.bound_on * math.ceil(targets_per_lb / MAX_BATCH_TARGETS)
     return {
         "cvm:DescribeInstances": math.ceil(notices / 100),
         "clb:DescribeLBListeners": (2 if verify else 1) * math.ceil(notices / 100),
+        "clb:DescribeTargetGroupInstances": math.ceil(notices / 100),
+        "clb:DescribeClassicalLBByInstanceId": math.ceil(notices / 100),
+        "vpc:DescribeNetworkInterfaces": math.ceil(notices / 5),
         "clb:BatchDeregisterTargets": writes,
         "as:DescribeAutoScalingInstances": math.ceil(notices / 100),
         "as:DescribeLifecycleHooks": 1,

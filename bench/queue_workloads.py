@@ -325,7 +325,7 @@ def _run_queue(w: QueueWorkload, knobs: EmulatorKnobs) -> QueueRun:
     result.notes += [
         f"the first timer run took {first.seconds:.2f}s in all: its last {w.poll_seconds:g}s are the empty long poll it ends on "
         f"(after the completions); queue figures {first.answer.get('queue')}",
-        f"wall bound: {math.ceil(w.leaving / RECEIVE_MAX) + 6} round trips x {knobs.latency_seconds:g}s"
+        f"wall bound: {math.ceil(w.leaving / RECEIVE_MAX) + 7} round trips x {knobs.latency_seconds:g}s"
         + (f" + {max(math.ceil(w.leaving / knobs.rate_limit_per_second) - 1, 0)}s the rate limit keeps between the first "
            f"and the {knobs.rate_limit_per_second + 1}st {CLA}" if knobs.rate_limit_per_second else ""),
         "measured from just before the scale-in request (the enqueue) to the emulator's record of the last accepted "

@@ -85,6 +85,34 @@ def calls_table(workloads: Sequence[Workload], runs: Dict[Tuple[str, str], Run],
     return lines
 
 
+LOOKUPS = (("as:DescribeAutoScalingInstances", "DASI"), ("as:DescribeAutoScalingActivities", "DASA"),
+           ("as:DescribeLifecycleHooks", "DLH"))
+GROWTH = {"as:DescribeAutoScalingActivities": 1, "as:DescribeLifecycleHooks": 1}
+"""Issue 15: a run's Auto Scaling lookups grow by at most one activity read and one hooks read."""
+
+
+def lookup_lines(workloads: Sequence[Workload], runs: Dict[Tuple[str, str], Run], queue_runs: Sequence[QueueRun]) -> List[str]:
+    """The handler's Auto Scaling reads per run on the lifecycle workloads, beside what each may cost."""
+    rows = [["workload", "runs"] + [f"{abbr}/run" for _, abbr in LOOKUPS] + ["at most", "verdict"]]
+    found: List[Tuple[str, int, Dict[str, Any]]] = []
+    for w in workloads:
+        r = runs.get((w.key, "handler"))
+        if r is not None:
+            found.append((f"({w.key})", w.invocations, r.calls.get("by_action", {})))
+    for q in queue_runs:
+        found.append((f"({q.workload.key})", len(q.runs), q.calls.get("by_action", {})))
+    for label, n, counts in found:
+        per_run = {a: counts.get(a, 0) / max(n, 1) for a, _ in LOOKUPS}
+        met = all(per_run[a] <= limit for a, limit in GROWTH.items())
+        rows.append([label, str(n)] + [f"{per_run[a]:g}" for a, _ in LOOKUPS]
+                    + [" + ".join(f"{v} {abbr}" for (a, abbr) in LOOKUPS for k, v in GROWTH.items() if k == a), _verdict(met)])
+    lines = _table(rows)
+    lines.append("  DASI = as:DescribeAutoScalingInstances (the trust check, and the sweep's pages), DASA = "
+                 "as:DescribeAutoScalingActivities, DLH = as:DescribeLifecycleHooks: a run reads each group's hooks once, and")
+    lines.append("  the activities only of instances past their hook (none here: they wait IN_TERMINATING_HOOK)")
+    return lines
+
+
 def memory_lines(w: Workload, runs: Dict[Tuple[str, str], Run]) -> List[str]:
     rows = [["run", "", "tracemalloc peak", "ru_maxrss", "rss after imports", "growth", "wall s", "calls"]]
     for strategy in ("handler", "naive"):

@@ -5,7 +5,7 @@ Where the letters are: the function's ``CLB_UNBIND_DEAD_LETTER_QUEUE`` and the d
 ``DescribeCmqQueueDetail``), so the command needs no more than the function's name.
 
 Reading: the CMQ data plane has no peek. A letter is read with ``BatchReceiveMessage``, which hides it
-for the dead-letter queue's ``VisibilityTimeout`` (30 s as setup makes it) and hands out a receipt
+for the dead-letter queue's ``VisibilityTimeout`` (10 s as setup makes it) and hands out a receipt
 handle; a letter that is not deleted comes back untouched after that time (doc 1496/127321; the
 function's own client, handler ``cloud/cmq.py``, speaks the protocol). So ``list`` hides what it
 shows for that long, and a ``redrive`` or ``purge`` that finds letters hidden (``InactiveMsgNum``)

@@ -77,9 +77,10 @@ def plan_teardown(cloud: Cloud, inputs: Inputs, force: bool) -> Teardown:
             kept_hooks.append(hook)
             t.kept.append(f"{where}: setup did not create it (another name); it notifies {queue}, so {queue} is kept too")
 
+    function_kept = fn is not None and bool(other_triggers)
     if fn is None:
         t.kept.append(f"function {inputs.function}: there is none")
-    elif other_triggers:
+    elif function_kept:
         t.kept.append(f"function {inputs.function}: it has triggers setup did not create ({', '.join(other_triggers)}); "
                       f"delete them, or the function, yourself")
     else:
@@ -108,6 +109,10 @@ def plan_teardown(cloud: Cloud, inputs: Inputs, force: bool) -> Teardown:
         t.steps.append(Step(f"{role} {name}" + (f" and its {held} message(s)" if held else " (empty)"), "delete", [],
                             [Write("tdmq", "DeleteCmqQueue", {"QueueName": name})]))
 
+    if function_kept:
+        t.kept.append(f"role {inputs.role} and policy {inputs.policy}: the function that runs as the role is kept")
+        t.kept.append("the scaling groups and their instances: teardown never touches them")
+        return t
     role_info = current.role(cloud, inputs.role)
     attached = current.attached_policies(cloud, inputs.role) if role_info else []
     policy = current.policy_by_name(cloud, inputs.policy)

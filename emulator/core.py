@@ -200,6 +200,19 @@ class Emulator:
                 if t.ip in ips and (kind is None or lb.kind == kind) and (vpc is None or t.vpc_id == vpc):
                     out.append({"loadBalancerId": lb.lb_id, "listenerId": listener.listener_id,
                                 "locationId": location_id, "port": t.port, "privateIp": t.ip, "weight": t.weight})
+            # Target-group memberships and classic backends (emulator/bindings.py), marked by "kind", with the
+            # same keys as a listener's target (the group, or the classic load balancer, as "loadBalancerId").
+            for tg in self._estate.extras.target_groups.values():
+                for m in tg.members:
+                    if m.ip in ips and kind in (None, "clb") and (vpc is None or tg.vpc_id == vpc):
+                        out.append({"kind": "targetGroup", "loadBalancerId": tg.target_group_id, "listenerId": "",
+                                    "locationId": None, "targetGroupId": tg.target_group_id, "port": m.port,
+                                    "privateIp": m.ip, "weight": m.weight})
+            if inst is not None:
+                for lb_id, members in self._estate.extras.classic.items():
+                    if inst.instance_id in members:
+                        out.append({"kind": "classic", "loadBalancerId": lb_id, "listenerId": "", "locationId": None,
+                                    "instanceId": inst.instance_id, "port": 0, "privateIp": inst.primary_ip, "weight": 10})
             return out
 
     def messages(self, queue: str) -> list[dict[str, Any]]:

@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
+from . import bindings as extra_bindings
+
 L7_PROTOCOLS = frozenset({"HTTP", "HTTPS"})
 L4_PROTOCOLS = frozenset({"TCP", "UDP", "TCP_SSL", "QUIC"})
 
@@ -268,6 +270,8 @@ class Estate:
     groups: dict[str, Group] = field(default_factory=dict)
     hooks: dict[str, Hook] = field(default_factory=dict)
     app_id: str = "1251783334"
+    extras: extra_bindings.Extras = field(default_factory=extra_bindings.Extras)
+    """Target groups and classic load balancers' backends (``emulator/bindings.py``)."""
 
     # ----------------------------------------------------------------- loading
     @classmethod
@@ -394,6 +398,7 @@ class Estate:
             "queues": [q.to_dict() for q in self.queues.values()],
             "appId": self.app_id,
             "scalingGroups": [_group_dict(g, self) for g in self.groups.values()],
+            **extra_bindings.to_dict(self.extras),
         }
 
 
@@ -425,7 +430,8 @@ class _Loader:
     """Strict estate-document parser: unknown keys and bad values raise :class:`EstateError`."""
 
     TOP = {"region", "credentials", "instances", "ecmInstances", "loadBalancers", "ecmLoadBalancers",
-           "lifecycleActions", "activities", "queues", "vpcNumericIds", "description", "appId", "scalingGroups"}
+           "lifecycleActions", "activities", "queues", "vpcNumericIds", "description", "appId", "scalingGroups",
+           "targetGroups", "classicBackends", "networkInterfaces"}
 
     def __init__(self, doc: dict[str, Any]) -> None:
         self.doc = doc
@@ -463,6 +469,10 @@ class _Loader:
             estate.load_balancers[lb.lb_id] = lb
         for vpc in sorted({x.vpc_id for x in list(instances.values()) + list(estate.load_balancers.values())}):
             estate.vpc_number(vpc)
+        try:
+            estate.extras = extra_bindings.load(doc, estate)
+        except extra_bindings.BindingsError as exc:
+            raise EstateError(str(exc)) from None
         for i, raw in enumerate(self._list(doc, "lifecycleActions", "estate", required=False)):
             estate.lifecycle_actions.append(self._lifecycle(raw, f"lifecycleActions[{i}]"))
         for i, raw in enumerate(self._list(doc, "activities", "estate", required=False)):

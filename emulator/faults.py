@@ -60,6 +60,9 @@ class Knobs:
       (``SendCmqMsgResponse.Result``: "true表示发送成功").
     * ``clb_batch_deregister_async`` – CLB ``BatchDeregisterTargets`` runs as a task (applied after
       ``task_seconds``, polled with DescribeTaskStatus) instead of synchronously, the default (see clb.py).
+    * ``listeners_show_target_groups`` – CLB ``DescribeLBListeners`` also reports target-group members as
+      targets of the listeners and rules their groups serve. Whether the real API does is not documented
+      (its ``LbRsTargets`` has no target-group field); off by default, on to test either answer.
     * ``not_bound_rejects_call`` – a CLB/ECM ``BatchDeregisterTargets`` naming a target that is not bound
       is refused whole with ``InvalidParameter`` and changes nothing (docs/cloud-facts.md#clb-unbinding-a-target-that-is-not-bound).
     * ``refuse_ids`` – instance ids, IPs or load balancer ids that a read naming them (CVM/ECM
@@ -101,6 +104,7 @@ class Knobs:
     send_result_false: bool = False
     clb_batch_deregister_async: bool = False
     not_bound_rejects_call: bool = False
+    listeners_show_target_groups: bool = False
     refuse_ids: frozenset[str] = field(default_factory=frozenset)
     spec_nulls: bool = False
     spec_null_actions: frozenset[str] = field(default_factory=frozenset)

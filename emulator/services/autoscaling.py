@@ -12,7 +12,9 @@ Behaviour sources:
   together with ``Filters``; ``Limit`` ≤ 100; ``RelatedInstanceSet`` {InstanceId, InstanceStatus}
   (``ActivityRelatedInstanceSet`` is deprecated but still a model field, filled the same way).
   Malformed ids → ``InvalidParameterValue.InvalidActivityId``; a well-formed unknown id is simply
-  not returned (describe semantics, as CVM DescribeInstances).
+  not returned (describe semantics, as CVM DescribeInstances). ``Limit`` applies to ``ActivityIds``
+  too (default 20: a caller naming more ids must ask for as many). Activities are regional, like
+  their group (a group the estate does not declare is in the estate's region).
 * A completed action moves its instance's ``LifeCycleState`` on (:func:`emulator.scaling.after_completion`).
 * docs/cloud-facts.md#as-reads-instances-hooks-activities and ``DescribeAutoScalingInstancesRequest`` docstring: ``InstanceIds`` ≤ 100, not together
   with ``Filters`` (≤ 10, ``Filter.Values`` ≤ 5: ``instance-id``, ``auto-scaling-group-id``,
@@ -197,7 +199,8 @@ def describe_auto_scaling_activities(ctx: Ctx, params: dict) -> dict:
             raise ApiError(INVALID_ACTIVITY_ID, f"The activity ID `{aid}` is invalid.")
     wanted = filters(params, {"auto-scaling-group-id", "activity-status-code", "activity-type", "activity-id"},
                      invalid_code=INVALID_FILTER)
-    found = list(ctx.estate.activities.values())
+    regions = {g.group_id: g.region for g in ctx.estate.groups.values()}
+    found = [a for a in ctx.estate.activities.values() if regions.get(a.group_id, ctx.estate.region) == ctx.region]
     if ids is not None:
         found = [a for a in found if a.activity_id in set(ids)]
     checks = {

@@ -140,6 +140,13 @@ def describe_lb_listeners(ctx: Ctx, params: dict) -> dict:
     def hit(t: Target) -> bool:
         return (t.vpc_id, t.ip) in wanted
 
+    # Knob listeners_show_target_groups: members of the groups a listener or rule forwards to, as its targets.
+    via_groups: dict[tuple[str, str, str | None], list[Target]] = {}
+    if ctx.knobs.listeners_show_target_groups:
+        for tg in estate.extras.target_groups.values():
+            for a in tg.associations:
+                via_groups.setdefault((a.load_balancer_id, a.listener_id, a.location_id), []).extend(
+                    Target("cvm", m.ip, m.port, m.weight, tg.vpc_id, m.instance_id) for m in tg.members)
     out = []
     for lb in estate.load_balancers.values():
         if lb.kind != "clb":
@@ -150,15 +157,18 @@ def describe_lb_listeners(ctx: Ctx, params: dict) -> dict:
             if listener.end_port:
                 item["EndPort"] = listener.end_port
             if listener.is_l7:
+                def rule_targets(r: Rule) -> list[Target]:
+                    return r.targets + via_groups.get((lb.lb_id, listener.listener_id, r.location_id), [])
+
                 rules = [
-                    {"LocationId": r.location_id, "Domain": r.domain, "Url": r.url, "Targets": [rs(t) for t in r.targets if hit(t)]}
-                    for r in listener.rules if any(hit(t) for t in r.targets)
+                    {"LocationId": r.location_id, "Domain": r.domain, "Url": r.url, "Targets": [rs(t) for t in rule_targets(r) if hit(t)]}
+                    for r in listener.rules if any(hit(t) for t in rule_targets(r))
                 ]
                 if rules:
                     item["Rules"] = rules
                     listeners.append(item)
             else:
-                targets = [rs(t) for t in listener.targets if hit(t)]
+                targets = [rs(t) for t in listener.targets + via_groups.get((lb.lb_id, listener.listener_id, None), []) if hit(t)]
                 if targets:
                     item["Targets"] = targets
                     listeners.append(item)
@@ -442,7 +452,8 @@ def describe_task_status(ctx: Ctx, params: dict) -> dict:
     if task is None or task.service != "clb":
         what = f"TaskId {task_id}" if task_id else f"DealName {deal}"
         raise ApiError(INVALID_PARAMETER_VALUE, f"{what} not found.")
-    reply: dict[str, Any] = {"Status": task.status(), "LoadBalancerIds": [task.lb_id]}
+    # A target group's task (clb_bindings.py) is keyed by the group, which is not a load balancer.
+    reply: dict[str, Any] = {"Status": task.status(), "LoadBalancerIds": [task.lb_id] if task.lb_id.startswith("lb-") else []}
     if task.status() == 1:
         reply["Message"] = task.message
     return reply

@@ -22,7 +22,8 @@ def handle(event: Any, context: Any, env: Optional[Mapping[str, str]] = None) ->
     context = context if isinstance(context, Mapping) else {}
     request_id = str(context.get("request_id") or uuid.uuid4())
     try:
-        settings = Settings.from_env(env)
+        context_region = context.get("tencentcloud_region")
+        settings = Settings.from_env(env, context_region if isinstance(context_region, str) else None).require_region()
     except SettingsError as exc:
         log.configure()
         decision("misconfigured", level=logging.ERROR, request_id=request_id, reason=str(exc))

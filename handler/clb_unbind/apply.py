@@ -13,16 +13,14 @@ from .cloud.asynchrony import is_asynchronous
 from .cloud.errors import CloudError
 from .cloud.session import CloudSession
 from .log import decision
-from .model import Batch, BatchResult, Binding, Cloud, CloudFailure
+from .apply_kinds import task_failure, unbind_other, zero_other
+from .model import Batch, BatchResult, Binding, Cloud, CloudFailure, Kind
 from .plan import deregister_target, zero_weight_calls
 
 
-def _task_failure(action: str, status: int, message: str, task_id: str) -> CloudFailure:
-    code = "TaskFailed" if status == 1 else "TaskStillRunning"
-    return CloudFailure(code=code, message=message or code, action=action, request_id=task_id)
-
-
 def unbind(session: CloudSession, batch: Batch) -> BatchResult:
+    if batch.kind is not Kind.LISTENER:
+        return unbind_other(session, batch)
     targets = [deregister_target(b) for b in batch.bindings]
     if batch.cloud is Cloud.CLB:
         from .cloud import clb as api
@@ -39,13 +37,15 @@ def unbind(session: CloudSession, batch: Batch) -> BatchResult:
     if failed:
         failure = CloudFailure("FailListenerIdSet", message or f"listeners failed: {sorted(set(failed_listeners))}", action, task_id)
     if status != 0:
-        return BatchResult(batch, failed=batch.bindings, failure=_task_failure(action, status, task_message, task_id), request_ids=(task_id,))
+        return BatchResult(batch, failed=batch.bindings, failure=task_failure(action, status, task_message, task_id), request_ids=(task_id,))
     return BatchResult(batch, failed=failed, failure=failure, request_ids=(task_id,))
 
 
 def zero_weights(session: CloudSession, batch: Batch) -> BatchResult:
     """Graceful drain, step one: weight 0 on every binding, so new connections stop arriving; as many
     calls as the ModifyList limits need (`plan.zero_weight_calls`), one after another."""
+    if batch.kind is not Kind.LISTENER:
+        return zero_other(session, batch)
     from .cloud import clb
 
     assert is_asynchronous("clb", "BatchModifyTargetWeight")  # hence the poll below
@@ -58,7 +58,7 @@ def zero_weights(session: CloudSession, batch: Batch) -> BatchResult:
             return BatchResult(batch, failed=batch.bindings, failure=exc.failure, request_ids=tuple(task_ids))
         task_ids.append(task_id)
         if status != 0:
-            failure = _task_failure("clb:BatchModifyTargetWeight", status, message, task_id)
+            failure = task_failure("clb:BatchModifyTargetWeight", status, message, task_id)
             return BatchResult(batch, failed=batch.bindings, failure=failure, request_ids=tuple(task_ids))
     return BatchResult(batch, request_ids=tuple(task_ids))
 

@@ -82,7 +82,10 @@ MIN_API_SECRET_BYTES = 16
 
 @dataclass(frozen=True)
 class Settings:
-    region: str = "ap-guangzhou"
+    region: str = ""
+    """The function's region: the SCF context's `tencentcloud_region`, else `TENCENTCLOUD_REGION` (Tencent's
+    table of built-in variables, doc 583/32748, does not list it). Never a default: a function in one region
+    must not call another region's APIs. Empty: the function is misconfigured (`require_region`)."""
     endpoint: Optional[str] = None
     secret_id: Optional[str] = field(default=None, repr=False)
     secret_key: Optional[str] = field(default=None, repr=False)
@@ -137,8 +140,15 @@ class Settings:
         """Every value that must never reach a log line."""
         return tuple(s for s in (self.secret_id, self.secret_key, self.session_token, self.api_secret, self.envelope_secret) if s)
 
+    def require_region(self) -> "Settings":
+        if not self.region:
+            raise SettingsError("the function has no region: the SCF context carries no tencentcloud_region and "
+                                "TENCENTCLOUD_REGION is not set")
+        return self
+
     @classmethod
-    def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "Settings":
+    def from_env(cls, env: Optional[Mapping[str, str]] = None, region: Optional[str] = None) -> "Settings":
+        """`region`: the SCF context's `tencentcloud_region`, which wins over `TENCENTCLOUD_REGION`."""
         env = os.environ if env is None else env
         p = PREFIX
         allowed = _ids(env, p + "ALLOWED_LOAD_BALANCERS", LOAD_BALANCER_ID, "load balancer ids")
@@ -149,7 +159,7 @@ class Settings:
             raise SettingsError(f"{p}API_SECRET must be at least {MIN_API_SECRET_BYTES} bytes")
         queue = _name(env, p + "QUEUE")
         return cls(
-            region=env.get("TENCENTCLOUD_REGION") or cls.region,
+            region=(region or env.get("TENCENTCLOUD_REGION") or "").strip(),
             endpoint=(env.get(p + "ENDPOINT") or "").strip() or None,
             secret_id=env.get("TENCENTCLOUD_SECRETID") or None,
             secret_key=env.get("TENCENTCLOUD_SECRETKEY") or None,

@@ -30,6 +30,9 @@ from .model import Record
 from .process import process
 from .triggers import payloads
 from .triggers.common import Context, make_unique
+from .trust import NOT_LEAVING, UNSIGNED_ENVELOPE
+
+REFUSED_CLAIMS = (NOT_LEAVING, UNSIGNED_ENVELOPE)
 
 RECEIVE_MAX = 16  # BatchReceiveMessage numOfMsg 1–16 (docs/cloud-facts.md#cmq-data-plane-api)
 
@@ -115,6 +118,13 @@ def records_of(messages: Sequence[cmq.QueueMessage], settings: Settings, queue: 
     ]
 
 
+def handled_by(reports: Sequence[RecordReport], settings: Settings) -> Set[str]:
+    """Instances the pass really took on, which the sweep leaves to it: not one whose claim was refused
+    (a forged message must not hide a waiting instance), nor one a message's own `dryRun` kept dry."""
+    return {o.notice.instance_id for r in reports for o in r.outcomes
+            if (settings.dry_run or not o.notice.dry_run) and not any(f.code in REFUSED_CLAIMS for f in o.failures)}
+
+
 def _handle_pass(settings: Settings, session: CloudSession, queue: str,
                  received: Sequence[Tuple[cmq.QueueMessage, Record]], report: ConsumeReport) -> bool:
     """Handle one pass and acknowledge it; False when deleting failed (the queue is unwell: stop the run).
@@ -125,7 +135,7 @@ def _handle_pass(settings: Settings, session: CloudSession, queue: str,
     records = list(make_unique([r for _, r in received]))
     done = process(records, settings, session)
     report.reports.extend(done.reports)
-    report.handled |= {n.instance_id for r in records for n in r.notices}
+    report.handled |= handled_by(done.reports, settings)
     ended = [m.receipt_handle for m, r in zip(messages, done.reports) if r.settled]
     kept = len(messages) - len(ended)
     if settings.dry_run:

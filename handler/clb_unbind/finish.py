@@ -64,7 +64,7 @@ def summary_of(request_id: str, kind: str, reports: Sequence[RecordReport], call
 
 def outcome_dict(o: InstanceOutcome) -> Dict[str, Any]:
     def binding(b: Any) -> Dict[str, Any]:
-        return {
+        d: Dict[str, Any] = {
             "loadBalancerId": b.load_balancer_id,
             "listenerId": b.listener_id,
             "protocol": b.protocol,
@@ -73,6 +73,14 @@ def outcome_dict(o: InstanceOutcome) -> Dict[str, Any]:
             "privateIp": b.private_ip,
             "port": b.target_port,
         }
+        if b.kind.value != "listener":
+            d["kind"] = b.kind.value
+        if b.target_group_id:
+            d.update(targetGroupId=b.target_group_id, loadBalancerIds=list(b.load_balancer_ids),
+                     serves=[str(s) for s in b.serves], fullListen=b.full_listen)
+            if len(b.load_balancer_ids) > 1:
+                d["note"] = "one membership: removing it removes the instance from every load balancer listed"
+        return d
 
     return {
         "instanceId": o.notice.instance_id,
@@ -348,7 +356,8 @@ def _summarise(outcomes: Sequence[InstanceOutcome]) -> str:
     parts = []
     for o in outcomes:
         codes = ",".join(sorted({f.code for f in o.failures})) or o.status.value
-        parts.append(f"{o.notice.instance_id}: {codes} ({len(o.remaining)} binding(s) left)")
+        left = f": {'; '.join(b.label for b in o.remaining[:5])}" if o.remaining else ""
+        parts.append(f"{o.notice.instance_id}: {codes} ({len(o.remaining)} binding(s) left{left})")
     return "; ".join(parts)
 
 

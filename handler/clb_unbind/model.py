@@ -136,9 +136,38 @@ class RecordFailure:
     activities: Tuple[ActivityRef, ...] = ()
 
 
+class Kind(str, Enum):
+    """How an instance is bound: each kind is found by its own resolve module and removed by its own call."""
+
+    LISTENER = "listener"
+    """A target on a listener (layer 4) or a rule (layer 7): BatchDeregisterTargets."""
+    TARGET_GROUP = "target_group"
+    """A member of a CLB target group (v1 or v2) that listeners or rules forward to: DeregisterTargetGroupInstances."""
+    CLASSIC = "classic"
+    """A backend of a classic CLB (Forward 0): DeregisterTargetsFromClassicalLB."""
+
+
+@dataclass(frozen=True)
+class Serves:
+    """A listener (and, for layer 7, a rule) a target group is associated with (`AssociationItem`)."""
+
+    load_balancer_id: str
+    listener_id: str
+    location_id: Optional[str] = None
+
+    def __str__(self) -> str:
+        return f"{self.load_balancer_id}/{self.listener_id}" + (f"/{self.location_id}" if self.location_id else "")
+
+
 @dataclass(frozen=True)
 class Binding:
-    """One target of one instance on one listener (and, for layer 7, one forwarding rule)."""
+    """One way one instance receives traffic: a target on one listener (and, for layer 7, one rule), a
+    membership of one target group, or a backend of one classic load balancer (`kind`).
+
+    For a target-group membership, `load_balancer_id` is the first load balancer the group serves ("" when
+    it serves none), `listener_id` is "" and `serves` lists every listener and rule it is associated with;
+    for a classic backend, `listener_id` is "" and `target_port` 0.
+    """
 
     cloud: Cloud
     region: str
@@ -153,21 +182,51 @@ class Binding:
     weight: Optional[int] = None
     by_eni_ip: bool = False
     """Deregister by EniIp (the IP is not the instance's primary IP) rather than by InstanceId."""
+    kind: Kind = Kind.LISTENER
+    target_group_id: Optional[str] = None
+    serves: Tuple[Serves, ...] = ()
+    """Target groups only: the listeners and rules that forward to the group."""
+    full_listen: bool = False
+    """Target groups only: a full-listen group (`FullListenSwitch`): members have no port (0)."""
 
     @property
-    def key(self) -> Tuple[str, str, Optional[str], str, int]:
-        """What identifies the binding on the load balancer, independent of how it was read."""
-        return (self.load_balancer_id, self.listener_id, self.location_id, self.private_ip, self.target_port)
+    def unit(self) -> str:
+        """The resource a write names: the target group for a membership, else the load balancer."""
+        return (self.target_group_id or "") if self.kind is Kind.TARGET_GROUP else self.load_balancer_id
+
+    @property
+    def load_balancer_ids(self) -> Tuple[str, ...]:
+        """Every load balancer that sends this binding traffic (a target group may serve several)."""
+        if self.kind is Kind.TARGET_GROUP:
+            return tuple(sorted({s.load_balancer_id for s in self.serves}))
+        return (self.load_balancer_id,)
+
+    @property
+    def key(self) -> Tuple[str, str, str, Optional[str], str, int]:
+        """What identifies the binding, independent of how it was read."""
+        return (self.kind.value, self.unit, self.listener_id, self.location_id, self.private_ip, self.target_port)
+
+    @property
+    def label(self) -> str:
+        """How logs, outcomes and dead letters name the binding."""
+        if self.kind is Kind.TARGET_GROUP:
+            where = ", ".join(str(s) for s in self.serves) or "no listener"
+            return f"target group {self.target_group_id} {self.private_ip}:{self.target_port} (serves {where})"
+        if self.kind is Kind.CLASSIC:
+            return f"classic {self.load_balancer_id} {self.instance_id}"
+        return f"{self.load_balancer_id}/{self.listener_id}/{self.location_id or '-'}:{self.target_port}"
 
 
 @dataclass(frozen=True)
 class Batch:
-    """Bindings to remove from one load balancer in one write call."""
+    """Bindings of one kind to remove in one write call. `load_balancer_id` is the resource the call
+    names (`Binding.unit`): the load balancer, or for target-group memberships the group."""
 
     cloud: Cloud
     region: str
     load_balancer_id: str
     bindings: Tuple[Binding, ...]
+    kind: Kind = Kind.LISTENER
 
 
 @dataclass(frozen=True)

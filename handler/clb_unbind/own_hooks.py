@@ -18,7 +18,8 @@ from .cloud.session import CloudSession
 from .config import Settings
 
 TERMINATING = "INSTANCE_TERMINATING"
-# SDK autoscaling `NotificationTarget.TargetType`: TDMQ_CMQ_* today, CMQ_* on older hooks.
+# SDK autoscaling `NotificationTarget.TargetType`: TDMQ_CMQ_* today, CMQ_* on older hooks
+# (docs/cloud-facts.md#as-lifecycle-hooks).
 QUEUE_TARGETS = ("TDMQ_CMQ_QUEUE", "CMQ_QUEUE")
 TOPIC_TARGETS = ("TDMQ_CMQ_TOPIC", "CMQ_TOPIC")
 MEMO_KEY = "lifecycle_hooks"

@@ -74,12 +74,20 @@ def _run_confirmed(session: CloudSession, notices: Sequence[Notice]) -> List[Ins
             "resolved",
             instance_id,
             bindings=len(bindings),
-            load_balancers=sorted({b.load_balancer_id for b in mine}),
-            left_alone=[f"{b.load_balancer_id}/{b.listener_id}" for b in others] or None,
+            load_balancers=sorted({lb for b in mine for lb in b.load_balancer_ids}),
+            kinds=sorted({b.kind.value for b in bindings}) or None,
+            left_alone=[b.label for b in others] or None,
         )
         for b in others:
-            work.note("left_alone", instance_id, level=logging.WARNING, load_balancer_id=b.load_balancer_id,
-                     listener_id=b.listener_id, reason="load balancer not in CLB_UNBIND_ALLOWED_LOAD_BALANCERS")
+            work.note("left_alone", instance_id, level=logging.WARNING, load_balancer_id=b.load_balancer_id or None,
+                     listener_id=b.listener_id or None, target_group_id=b.target_group_id, binding=b.label,
+                     reason="no load balancer it serves is in CLB_UNBIND_ALLOWED_LOAD_BALANCERS")
+        for b in mine:
+            if len(b.load_balancer_ids) > 1:
+                # One membership, however many load balancers forward to the group: removing it removes the
+                # instance from all of them, including any outside the allow-list.
+                work.note("one_membership", instance_id, target_group_id=b.target_group_id, load_balancers=list(b.load_balancer_ids),
+                          serves=[str(s) for s in b.serves], binding=b.label)
     for instance_id in sorted(work.resolution.missing):
         work.note("instance_not_found", instance_id, level=logging.WARNING)
     for instance_id, failure in sorted(work.resolution.failed.items()):
@@ -89,7 +97,7 @@ def _run_confirmed(session: CloudSession, notices: Sequence[Notice]) -> List[Ins
     to_remove = [b for i in wet_ids for b in work.mine.get(i, ())]
     batches = plan(to_remove)
     for batch in batches:
-        decision("planned", load_balancer_id=batch.load_balancer_id, cloud=batch.cloud.value, targets=len(batch.bindings),
+        decision("planned", load_balancer_id=batch.load_balancer_id, cloud=batch.cloud.value, kind=batch.kind.value, targets=len(batch.bindings),
                  instances=sorted({b.instance_id for b in batch.bindings}))
 
     if batches:
@@ -112,7 +120,7 @@ def _run_confirmed(session: CloudSession, notices: Sequence[Notice]) -> List[Ins
             record_id=o.notice.record_id,
             attempt=o.notice.attempt,
             dry_run=o.notice.dry_run,
-            removed=[f"{b.load_balancer_id}/{b.listener_id}/{b.location_id or '-'}:{b.target_port}" for b in o.removed] or None,
+            removed=[b.label for b in o.removed] or None,
             remaining=len(o.remaining) or None,
             lifecycle_completed=o.lifecycle_completed,
             error_codes=sorted({f.code for f in o.failures}) or None,
@@ -177,7 +185,7 @@ def _verify(session: CloudSession, instance_ids: List[str], work: Work) -> None:
         mine, _ = split_allowed(again.bindings.get(iid, ()), session.settings.allowed_load_balancers)
         work.remaining[iid] = tuple(mine)
         work.note("verified", iid, still_bound=len(mine),
-                 remaining=[f"{b.load_balancer_id}/{b.listener_id}/{b.location_id or '-'}:{b.target_port}" for b in mine] or None)
+                 remaining=[b.label for b in mine] or None)
 
 
 def _outcome(notice: Notice, work: Work) -> InstanceOutcome:
@@ -269,4 +277,4 @@ def _complete_one(session: CloudSession, notice: Notice,
     decision(result, level=logging.INFO if result in (COMPLETED, ALREADY_COMPLETED) else logging.WARNING,
              instance_id=notice.instance_id, lifecycle_hook_id=action.hook_id, lifecycle_action_token=action.token,
              lifecycle_result="CONTINUE")
-    return None, None if result in (COMPLETED, ALREADY_COMPLETED) else result
+    return None, (None if result in (COMPLETED, ALREADY_COMPLETED) else result)

@@ -4,29 +4,40 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any, Dict, FrozenSet, Iterable, List, Tuple
 
-from .model import Batch, Binding, Cloud
+from .model import Batch, Binding, Cloud, Kind
 
 MAX_TARGETS_PER_BATCH = 500  # BatchDeregisterTargets, CLB (doc 214/38304); ECM's limit is unpublished, same cap
+MAX_PER_CALL = {
+    Kind.LISTENER: MAX_TARGETS_PER_BATCH,
+    # DeregisterTargetGroupInstances.TargetGroupInstances: "单次批量解除数量最多为20个" (SDK clb models.py).
+    Kind.TARGET_GROUP: 20,
+    # DeregisterTargetsFromClassicalLB.InstanceIds: no limit documented; DeregisterTargets' 20 is kept.
+    Kind.CLASSIC: 20,
+}
 
 
 def plan(bindings: Iterable[Binding], max_targets: int = MAX_TARGETS_PER_BATCH) -> List[Batch]:
-    groups: Dict[Tuple[Cloud, str, str], Dict[tuple, Binding]] = defaultdict(dict)
+    """One write per resource (load balancer, target group, classic load balancer), chunked to its call's limit."""
+    groups: Dict[Tuple[Cloud, Kind, str, str], Dict[tuple, Binding]] = defaultdict(dict)
     for b in bindings:
-        groups[(b.cloud, b.region, b.load_balancer_id)].setdefault(b.key, b)
+        groups[(b.cloud, b.kind, b.region, b.unit)].setdefault(b.key, b)
     batches: List[Batch] = []
-    for (cloud, region, lb_id), by_key in sorted(groups.items(), key=lambda kv: (kv[0][0].value, kv[0][1], kv[0][2])):
-        ordered = [by_key[k] for k in sorted(by_key, key=lambda k: (k[1], k[2] or "", k[3], k[4]))]
-        for start in range(0, len(ordered), max_targets):
-            batches.append(Batch(cloud, region, lb_id, tuple(ordered[start : start + max_targets])))
+    for (cloud, kind, region, unit), by_key in sorted(groups.items(), key=lambda kv: (kv[0][0].value, kv[0][1].value, kv[0][2], kv[0][3])):
+        ordered = [by_key[k] for k in sorted(by_key, key=lambda k: (k[2], k[3] or "", k[4], k[5]))]
+        size = max_targets if kind is Kind.LISTENER else min(max_targets, MAX_PER_CALL[kind])
+        for start in range(0, len(ordered), size):
+            batches.append(Batch(cloud, region, unit, tuple(ordered[start : start + size]), kind))
     return batches
 
 
 def split_allowed(bindings: Iterable[Binding], allowed: FrozenSet[str]) -> Tuple[List[Binding], List[Binding]]:
-    """(bindings the function may remove, bindings on load balancers outside the allow-list)."""
+    """(bindings the function may remove, bindings left alone): with an allow-list, a binding is removed
+    when one of the load balancers that send it traffic is allowed. A target-group membership is one
+    membership for all the load balancers it serves: allowed through one, it leaves all of them."""
     mine: List[Binding] = []
     others: List[Binding] = []
     for b in bindings:
-        (mine if not allowed or b.load_balancer_id in allowed else others).append(b)
+        (mine if not allowed or any(lb in allowed for lb in b.load_balancer_ids) else others).append(b)
     return mine, others
 
 

@@ -1,6 +1,9 @@
 """CVM instances behind CLB: DescribeInstances, then DescribeLBListeners by (VpcId, PrivateIp)."""
 from __future__ import annotations
 
+import contextvars
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 from .cloud import clb, cvm
@@ -47,11 +50,36 @@ def _targets(item: dict) -> Iterator[Tuple[dict, dict, object]]:
                 yield listener, target, rule.get("LocationId")
 
 
-def resolve_clb(session: CloudSession, instance_ids: Sequence[str], earlier: Optional[Resolution] = None) -> Resolution:
+def cvm_places(session: CloudSession, instance_ids: Sequence[str]) -> Tuple[Dict[str, NetworkPlace], Dict[str, CloudFailure]]:
+    """Where each instance sits, with every private IP of every network interface attached to it now:
+    CVM DescribeInstances (VPC, primary interface's IPs, the primary IP first) and VPC
+    DescribeNetworkInterfaces (the others, cloud/vpc.py), asked at the same time. An IP that moved to
+    another instance is that one's, never ours."""
+    from .cloud import vpc
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="clb-unbind-vpc") as pool:
+        interfaces = pool.submit(contextvars.copy_context().run, vpc.attached_ips, session, sorted(set(instance_ids)))
+        places, failed = cvm.describe_instances(session, instance_ids)
+        try:
+            extra, refused = interfaces.result()
+        except CloudError as exc:
+            extra, refused = {}, {i: exc.failure for i in instance_ids}
+    for iid, failure in refused.items():
+        if iid in places:
+            failed.setdefault(iid, failure)
+    places = {i: replace(p, private_ips=tuple(dict.fromkeys([*p.private_ips, *extra.get(i, ())]))) for i, p in places.items()}
+    return places, failed
+
+
+def resolve_clb(session: CloudSession, instance_ids: Sequence[str], earlier: Optional[Resolution] = None,
+                known: Optional[Tuple[Dict[str, NetworkPlace], Dict[str, CloudFailure]]] = None) -> Resolution:
+    """Direct binds; `known` = places already read (`cvm_places`), else the earlier resolution's or a new read."""
     places = known_places(instance_ids, earlier)
     failed: Dict[str, CloudFailure] = {}
-    if places is None:
-        places, failed = cvm.describe_instances(session, instance_ids)
+    if known is not None:
+        places, failed = known[0], dict(known[1])
+    elif places is None:
+        places, failed = cvm_places(session, instance_ids)
     found: List[Binding] = []
     for lookup in lookup_rounds([places[i] for i in sorted(places) if i not in failed]):
         owner_by_ip = {ip: place for (_, ip), place in lookup.items()}

@@ -12,7 +12,8 @@ scaling group, and the instance is leaving only when Auto Scaling says so
 
 Anything else (in service, `DETACHING_LB`, stopped, a standalone instance, another group) is not leaving:
 the instance is never unbound on the message's word. If Auto Scaling cannot be read, the claim is
-retried, never believed. Direct and API Gateway calls are an operator's word and are not checked here.
+retried, never believed. Direct and API Gateway calls are an operator's word and are not checked here
+(docs/design.md#trust; docs/cloud-facts.md#as-instance-states).
 """
 from __future__ import annotations
 

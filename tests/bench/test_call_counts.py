@@ -84,10 +84,12 @@ def test_naive_strategy_scans_and_unbinds_per_listener(key: str, make_emulator: 
 def test_bounds_of_the_full_workloads() -> None:
     a, c, d, e = (WORKLOADS[k] for k in "acde")
     assert a.call_bound() == {"cvm:DescribeInstances": 1, "clb:DescribeLBListeners": 2, "clb:BatchDeregisterTargets": 3,
+                              "clb:DescribeTargetGroupInstances": 1, "clb:DescribeClassicalLBByInstanceId": 1,
+                              "vpc:DescribeNetworkInterfaces": 1,
                               "as:DescribeAutoScalingInstances": 1, "as:DescribeLifecycleHooks": 1,
                               "as:CompleteLifecycleAction": 1}
-    assert sum(c.call_bound().values()) == 1 + 2 + 5 + 1 + 1 + 10
-    assert sum(c.call_bound(verify=False).values()) == 1 + 1 + 5 + 1 + 1 + 10
+    assert sum(c.call_bound().values()) == 1 + 2 + 2 + 2 + 5 + 1 + 1 + 10
+    assert sum(c.call_bound(verify=False).values()) == 1 + 1 + 2 + 2 + 5 + 1 + 1 + 10
     assert e.shape.bindings_per_instance == 1000 and e.call_bound()["clb:BatchDeregisterTargets"] == 2
     assert d.tasks_per_lb() == tasks_per_lb(d.shape, 40, 1) == 40
     assert wall_bound(d.shape, 40, 1, task_seconds=0.5, latency=0.02) == pytest.approx(40 * 0.5 * d.shape.bindings_per_instance_per_lb / 500)
@@ -135,3 +137,13 @@ def test_prune_keeps_licences_and_metadata(tmp_path: Path) -> None:
     left = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file())
     assert left == ["a-1.dist-info/METADATA", "a-1.dist-info/licenses/LICENSE", "b-1.dist-info/LICENSE.txt",
                     "b-1.dist-info/WHEEL", "b-1.dist-info/entry_points.txt", "lib/x.py"]
+
+
+def test_mixed_estate_makes_exactly_the_bound_of_each_kind() -> None:
+    """(j): direct, v1 group, v2 group, classic, secondary IP, ten instances, one invocation."""
+    from bench.emulator_process import EmulatorKnobs
+    from bench.mixed import bound, run_mixed
+
+    result = run_mixed(EmulatorKnobs(task_seconds=0.05, latency_seconds=0.0, rate_limit_per_second=0))
+    assert result.problems == [] and set(result.statuses) == {"unbound"}
+    assert result.calls["by_action"] == bound()

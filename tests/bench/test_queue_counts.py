@@ -121,6 +121,7 @@ def test_bounds_of_the_full_queue_workloads() -> None:
     assert receive_bound(40) == 4 and receive_bound(0) == 1 and receive_bound(16) == 2
     assert queue_call_bound(f.shape, 40) == {
         "cvm:DescribeInstances": 1, "clb:DescribeLBListeners": 2, "clb:BatchDeregisterTargets": 4,
+        "clb:DescribeTargetGroupInstances": 1, "clb:DescribeClassicalLBByInstanceId": 1, "vpc:DescribeNetworkInterfaces": 8,
         "as:DescribeAutoScalingInstances": 1, "as:DescribeLifecycleHooks": 1, "as:CompleteLifecycleAction": 40,
         "cmq:BatchReceiveMessage": 4, "cmq:BatchDeleteMessage": 3,
     }
@@ -129,6 +130,7 @@ def test_bounds_of_the_full_queue_workloads() -> None:
     assert sweep_reads([50] * 6) == math.ceil(250 / 100) + 1 and sweep_reads([0]) == 1
     assert reconcile_bound(i.shape, i.members_per_group(), 4) == {
         "cvm:DescribeInstances": 1, "clb:DescribeLBListeners": 2, "clb:BatchDeregisterTargets": 4,
+        "clb:DescribeTargetGroupInstances": 1, "clb:DescribeClassicalLBByInstanceId": 1, "vpc:DescribeNetworkInterfaces": 1,
         "as:DescribeAutoScalingInstances": 1, "as:DescribeLifecycleHooks": 1, "as:CompleteLifecycleAction": 4,
         "cmq:BatchReceiveMessage": 1,
     }

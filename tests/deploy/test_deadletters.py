@@ -163,3 +163,34 @@ def test_a_redrive_moves_the_letter_so_its_signature_decides_and_a_forged_one_ga
     assert ops.emu.bindings(bystander) == bound_before  # the forged one: refused, nothing unbound
     code, out = ops.run("deadletters", "list")
     assert f"instances {bystander}" not in out and ("unsigned_envelope" in out or "refused_input" in out), out
+
+
+def test_a_message_the_queue_policy_moved_goes_back_as_it_came_and_no_secret_is_printed(ops: Ops) -> None:
+    from deploy.cloud import Cloud
+
+    assert ops.setup()[0] == 0
+    short_visibility(ops)
+    fn = deployment.of_emulator(ops.emu).function("ap-guangzhou", "default", FUNCTION)
+    fn.environment["CLB_UNBIND_API_SECRET"] = "api-secret-value-0123456789"
+    notification = json.dumps({"Service": "Tencent Cloud Auto Scaling", "Time": "2026-12-04T10:00:00Z",
+                               "AutoScalingGroupId": GROUPS[0], "LifecycleHookId": "ash-hook0001",
+                               "InstanceId": LEAVING, "LifecycleTransition": "INSTANCE_TERMINATING"})
+    leaky = json.dumps({"kind": "clb-unbind/dead-letter", "version": 1, "reason": "max_attempts", "attempt": 5,
+                        "firstSeen": "2026-12-04T09:00:00Z", "detail": "echoed api-secret-value-0123456789 back",
+                        "notices": [{"instanceId": LEAVING, "reason": "INSTANCE_TERMINATING", "source": "cmq",
+                                     "recordId": "r1"}]})
+    cloud = Cloud.from_env("ap-guangzhou")
+    for body in (notification, leaky):
+        cloud.write("tdmq", "SendCmqMsg", {"QueueName": DLQ, "MsgContent": body})
+
+    code, out = ops.run("deadletters", "list")
+    assert code == 0, out
+    assert f"moved_by_queue_policy (notification), instances {LEAVING}" in out
+    assert "api-secret-value-0123456789" not in out and "echoed *** back" in out
+
+    ops.emu.clear_calls()
+    code, out = ops.run("deadletters", "redrive", "--all")
+    assert code == 0, out
+    sent = [c.params["MsgContent"] for c in ops.emu.calls if c.action == "SendCmqMsg"]
+    assert notification in sent and leaky in sent  # moved unchanged, whatever they hold
+    assert "api-secret-value-0123456789" not in out

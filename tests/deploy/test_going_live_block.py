@@ -6,7 +6,8 @@ environment the block exports.
 expects of it (exit status, words in its output). The block covers: package, setup (dry run, then for
 real), check, breaking an invariant on purpose and check naming the fix, repairing it, a dead letter
 made by the function itself (a load balancer kept busy, one attempt allowed), listing, a dry-run and a
-real redrive, the next timer run ending the work, check with the dead-letter queue empty, an upgrade
+real redrive, the next timer run ending the work, a malformed message dead-lettered and purged, check
+with the dead-letter queue empty, an upgrade
 published as a new version, a rollback and its undo, and teardown (dry run, then for real).
 """
 from __future__ import annotations
@@ -42,6 +43,8 @@ EXPORT = (f"export CLB_UNBIND_ENDPOINT=http://127.0.0.1:9000 TENCENTCLOUD_SECRET
           f"TENCENTCLOUD_SECRET_KEY={SECRET_KEY}")
 BREAK = (f"{PY} -c 'from deploy.cloud import Cloud; Cloud.from_env(\"ap-guangzhou\").write(\"tdmq\", "
          f"\"ModifyCmqQueueAttribute\", {{\"QueueName\": \"clb-unbind-lifecycle\", \"VisibilityTimeout\": 60}})'")
+JUNK = (f"{PY} -c 'from deploy.cloud import Cloud; Cloud.from_env(\"ap-guangzhou\").write(\"tdmq\", \"SendCmqMsg\", "
+        f"{{\"QueueName\": \"clb-unbind-lifecycle\", \"MsgContent\": \"hello\"}})'")
 LOCK = ("curl -s -X POST \"$CLB_UNBIND_ENDPOINT/_emulator/lock\" "
         "-d '{\"loadBalancerId\": \"lb-web00001\", \"seconds\": 6}'")
 
@@ -65,6 +68,10 @@ BLOCK = (
     Step("make redrive ALL=1 DRY_RUN=1", "what would happen", says=("would be redriven; none was (dry run)",)),
     Step("make redrive ALL=1", "re-queued, then deleted", says=("re-queued on clb-unbind-lifecycle", "deleted letter")),
     Step(f"{PY} -m deploy timer-run", "the next timer run ends the work", says=('"unbound"',)),
+    Step(JUNK, "a producer sends something that is not a notification"),
+    Step(f"{PY} -m deploy timer-run", "the function refuses it: a refused_input dead letter", says=('"refused_input"',)),
+    Step(f"{PY} -m deploy deadletters purge --all", "it names no work: purged, not redriven",
+         says=("refused_input (dead-letter), instances no instance", "deleted letter")),
     Step("make check GROUPS=asg-group001", "the dead-letter queue is empty again", says=("clb-unbind-dead-letter is empty",)),
     Step("make setup GROUPS=asg-group001 CMQ_ENDPOINT=$CLB_UNBIND_ENDPOINT", "an upgrade: a changed setting is a new version",
          says=("the timer now runs version 2 (alias live); undo: `make rollback VERSION=1`",)),

@@ -52,6 +52,9 @@ def test_a_new_package_is_a_new_version_and_rollback_moves_only_the_alias(ops: O
     assert code == 0, out
     assert [(c.action, c.params["FunctionVersion"]) for c in ops.writes()] == [("UpdateAlias", "1")]
     assert fn(ops).aliases["live"].version == "1" and "Undo: `make rollback VERSION=2`" in out
+    code, out = ops.check("--json")
+    timer_code = {r["invariant"]: r for r in json.loads(out)}["timer_code"]
+    assert code == 1 and not timer_code["ok"] and "runs version 1 (via live)" in timer_code["detail"]
     code, out = ops.run("rollback", "--list")
     assert code == 0 and "* version 1:" in out and "  version 2:" in out
 

@@ -70,3 +70,19 @@ def test_what_setup_did_not_make_or_what_still_holds_messages_is_kept(ops: Ops) 
     code, out = ops.run("teardown", "--yes", "--force")
     assert code == 0 and f"dead-letter queue {DLQ} and its 1 message(s)" in out
     assert DLQ not in ops.emu._estate.queues
+
+
+def test_a_function_with_a_trigger_setup_did_not_make_is_kept_with_its_role(ops: Ops) -> None:
+    assert ops.setup()[0] == 0
+    from deploy.cloud import Cloud
+
+    Cloud.from_env("ap-guangzhou").write("scf", "CreateTrigger", {"FunctionName": FUNCTION, "Namespace": "default",
+                                                                 "TriggerName": "nightly", "Type": "timer",
+                                                                 "TriggerDesc": "0 0 3 * * * *", "Qualifier": "$DEFAULT"})
+    code, out = ops.run("teardown", "--yes")
+    assert code == 0, out
+    assert "function clb-unbind: it has triggers setup did not create (timer trigger nightly)" in out
+    assert "role clb-unbind-role and policy clb-unbind-policy: the function that runs as the role is kept" in out
+    f = deployment.of_emulator(ops.emu).function("ap-guangzhou", "default", FUNCTION)
+    assert f is not None and list(f.triggers) == ["nightly"]
+    assert "clb-unbind-role" in deployment.of_emulator(ops.emu).roles

@@ -208,3 +208,20 @@ def test_bad_scaling_estates_fail_loudly(mutate, needle) -> None:
     mutate(doc)
     with pytest.raises(EstateError, match=needle):
         Emulator(doc)
+
+
+# ------------------------------------------------------------------------------ DescribeAutoScalingActivities
+def test_describe_activities_by_ids_is_regional_limited_and_paged(demo: Emulator, as_cloud: Cloud) -> None:
+    """SDK DescribeAutoScalingActivitiesRequest: ActivityIds at most 100 a request, Limit default 20, max 100."""
+    created = [demo.scale_in(GROUP, [iid])["activityId"] for iid in ("ins-web00003", "ins-web00004")]
+    ids = created + [f"asa-none{n:04d}" for n in range(98)]
+    got = as_cloud.call("as", "DescribeAutoScalingActivities", {"ActivityIds": ids, "Limit": 100})
+    assert sorted(a.ActivityId for a in got.ActivitySet) == sorted(created)
+    (one,) = [a for a in got.ActivitySet if a.ActivityId == created[0]]
+    assert one.ActivityType == "SCALE_IN" and [(r.InstanceId, r.InstanceStatus) for r in one.RelatedInstanceSet] == [
+        ("ins-web00003", "RUNNING")]
+    too_many = as_cloud.error("as", "DescribeAutoScalingActivities", {"ActivityIds": ids + ["asa-none0999"]})
+    assert too_many.code == "InvalidParameterValue.TooLong"
+    assert as_cloud.error("as", "DescribeAutoScalingActivities", {"ActivityIds": created, "Limit": 101}).code
+    assert as_cloud.call("as", "DescribeAutoScalingActivities", {"ActivityIds": created}, region="ap-shanghai").ActivitySet == []
+    assert len(as_cloud.call("as", "DescribeAutoScalingActivities", {"Limit": 1}).ActivitySet) == 1

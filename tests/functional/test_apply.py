@@ -12,7 +12,7 @@ from clb_unbind.model import Batch, Binding, Cloud
 
 def session_for(emulator: Any) -> CloudSession:
     secret_id, secret_key, _ = emulator.credentials
-    settings = Settings(endpoint=emulator.endpoint, secret_id=secret_id, secret_key=secret_key, task_poll_seconds=0.02)
+    settings = Settings(region="ap-guangzhou", endpoint=emulator.endpoint, secret_id=secret_id, secret_key=secret_key, task_poll_seconds=0.02)
     return CloudSession(settings, Deadline.from_context({"time_limit_in_ms": 20000}, 1.0))
 
 

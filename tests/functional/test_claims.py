@@ -119,6 +119,23 @@ def test_without_a_secret_no_envelope_is_an_operators_word(emulator: Any, invoke
     assert [d["reason"] for d in dead_letters(emulator)] == ["unsigned_envelope"]
 
 
+def test_a_refused_notice_stays_refused_when_its_signed_dead_letter_is_redriven(emulator: Any, invoke: Any) -> None:
+    """The function signs its dead letters: one that records a forged order must not launder it into a trusted one."""
+    lifecycle = {"hookId": "ash-hook0001", "token": TOKEN_LEAVING_1, "groupId": "asg-group001"}
+    mixed = forged_retry({**OPERATOR_NOTICE, "instanceId": "ins-web00002", "reason": "INSTANCE_TERMINATING", "lifecycle": lifecycle})
+    mixed = json.dumps({**json.loads(mixed), "notices": [*json.loads(mixed)["notices"], OPERATOR_NOTICE]})
+    before = emulator.bindings("ins-web00003")
+    send_to_queue(emulator, QUEUE, mixed)
+    timer(invoke)
+    assert emulator.bindings("ins-web00002") == [] and emulator.bindings("ins-web00003") == before
+    (dead,) = dead_letters(emulator)
+    assert dead["reason"] == "unsigned_envelope" and len(dead["signature"]) == 64
+    send_to_queue(emulator, QUEUE, emulator.messages(DLQ)[0]["body"])  # an operator redrives it as it is
+    timer(invoke)
+    assert emulator.bindings("ins-web00003") == before
+    assert [d["reason"] for d in dead_letters(emulator)] == ["unsigned_envelope", "unsigned_envelope"]
+
+
 def test_an_unsigned_envelopes_lifecycle_notice_is_a_fresh_claim(emulator: Any, invoke: Any) -> None:
     """Checked with Auto Scaling like any message: the waiting instance is unbound, the serving one is not."""
     lifecycle = {"hookId": "ash-hook0001", "token": TOKEN_LEAVING_1, "groupId": "asg-group001"}
@@ -259,6 +276,18 @@ def test_one_activity_read_covers_a_pass(make_emulator: Any, function_env: Any, 
     assert sorted(call["ActivityIds"]) == ["asa-remove01", "asa-remove02", "asa-scalein1"]
 
 
+def test_a_scale_in_notification_and_the_claims_share_the_activity_read(make_emulator: Any, function_env: Any,
+                                                                         monkeypatch: Any, invoke: Any) -> None:
+    """The SCALE_IN notification's own read also covers the activity a lifecycle claim names."""
+    emu = start(make_emulator, monkeypatch, estate_with("TERMINATING", activity=removal()))
+    send_to_queue(emu, QUEUE, load_event("cmq-scaling-activity.json")["Records"][0]["CMQ"]["msgBody"])
+    send_to_queue(emu, QUEUE, message("ins-web00003", activity="asa-remove01"))
+    timer(invoke)
+    assert all(emu.bindings(i) == [] for i in ("ins-web00001", "ins-web00002", "ins-web00003"))
+    (call,) = [c.params for c in emu.calls if c.action == "DescribeAutoScalingActivities"]
+    assert sorted(call["ActivityIds"]) == ["asa-remove01", "asa-scalein1"]
+
+
 def test_waiting_members_need_no_activity_read(emulator: Any, invoke: Any) -> None:
     send_to_queue(emulator, QUEUE, message("ins-web00001"))
     send_to_queue(emulator, QUEUE, message("ins-web00002"))
@@ -336,3 +365,39 @@ def test_hooks_are_read_once_per_group_per_run(emulator: Any, invoke: Any) -> No
     timer(invoke, CLB_UNBIND_GROUPS="asg-group001")
     assert results(emulator) == {"ins-web00001/ash-hook0001": "CONTINUE", "ins-web00002/ash-hook0001": "CONTINUE"}
     assert emulator.count("DescribeLifecycleHooks") == 1
+
+
+# -- 6. smaller points ---------------------------------------------------------------------------------------
+
+def test_a_dry_run_message_does_not_hide_its_instance_from_the_sweep(emulator: Any, invoke: Any) -> None:
+    send_to_queue(emulator, QUEUE, message("ins-web00001", dryRun=True))
+    answer = timer(invoke, CLB_UNBIND_GROUPS="asg-group001")
+    assert "ins-web00001" in answer["sweep"]["reconciled"]
+    assert emulator.bindings("ins-web00001") == [] and results(emulator)["ins-web00001/ash-hook0001"] == "CONTINUE"
+
+
+def test_the_region_is_the_contexts_first(emulator: Any, function_env: Any, monkeypatch: Any) -> None:
+    from index import main_handler
+
+    monkeypatch.setenv("TENCENTCLOUD_REGION", "ap-shanghai")
+    context = {"request_id": "t", "time_limit_in_ms": 30000, "tencentcloud_region": "ap-guangzhou"}
+    main_handler({"instanceIds": ["ins-web00003"]}, context)
+    assert emulator.bindings("ins-web00003") == []
+    assert {c.region for c in emulator.calls} == {"ap-guangzhou"}
+
+
+def test_no_region_is_a_misconfiguration(emulator: Any, function_env: Any, monkeypatch: Any) -> None:
+    from index import main_handler
+
+    monkeypatch.delenv("TENCENTCLOUD_REGION")
+    with pytest.raises(Exception, match="TENCENTCLOUD_REGION"):
+        main_handler({"instanceIds": ["ins-web00003"]}, {"request_id": "t", "time_limit_in_ms": 30000})
+    assert emulator.calls == []
+
+
+def test_a_refused_claim_does_not_hide_a_waiting_instance_from_the_sweep(emulator: Any, invoke: Any) -> None:
+    """A forged message naming a waiting instance in the wrong group is refused; the sweep still takes it."""
+    send_to_queue(emulator, QUEUE, message("ins-web00001", group="asg-other001"))
+    answer = timer(invoke, CLB_UNBIND_GROUPS="asg-group001")
+    assert "ins-web00001" in answer["sweep"]["reconciled"]
+    assert emulator.bindings("ins-web00001") == [] and results(emulator)["ins-web00001/ash-hook0001"] == "CONTINUE"

@@ -24,6 +24,7 @@ MODELS = {
     ("ecm", "2019-07-19"): "tencentcloud.ecm.v20190719.models",
     ("as", "2018-04-19"): "tencentcloud.autoscaling.v20180419.models",
     ("tdmq", "2020-02-17"): "tencentcloud.tdmq.v20200217.models",
+    ("vpc", "2017-03-12"): "tencentcloud.vpc.v20170312.models",
 }
 CAM_POLICY = Path(__file__).resolve().parents[2] / "cam-policy.json"
 
@@ -51,10 +52,20 @@ def run_everything(emulator: Any, invoke: Any) -> List[Any]:
     return list(emulator.calls)
 
 
+def run_every_binding_kind(make_emulator: Any, invoke: Any, monkeypatch: Any) -> List[Any]:
+    """Target groups (drained first) and classic load balancers, on an estate that has them."""
+    from tests.functional.test_binding_kinds import KINDS, kinds_estate
+
+    emulator = make_emulator(kinds_estate())
+    monkeypatch.setenv("CLB_UNBIND_ENDPOINT", emulator.endpoint)
+    invoke({"instanceIds": sorted(i for i, _, _ in KINDS.values())}, CLB_UNBIND_DRAIN_SECONDS="0.05")
+    return list(emulator.calls)
+
+
 @pytest.fixture
-def calls(emulator: Any, invoke: Any, function_env: Any, monkeypatch: Any) -> List[Any]:
+def calls(emulator: Any, invoke: Any, function_env: Any, monkeypatch: Any, make_emulator: Any) -> List[Any]:
     monkeypatch.setenv("CLB_UNBIND_RETRY_QUEUE", "clb-unbind-retry")
-    return run_everything(emulator, invoke)
+    return run_everything(emulator, invoke) + run_every_binding_kind(make_emulator, invoke, monkeypatch)
 
 
 def test_every_request_and_reply_fits_the_sdk_models(calls: List[Any]) -> None:

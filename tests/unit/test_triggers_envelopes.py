@@ -57,9 +57,9 @@ def test_retry_envelope_wire_format():
              "recordId": "10855927651590621",
              "lifecycle": {"hookId": "ash-hook0001", "token": "3080e1c9-0efe-4dd7-ad3b-90cd6618298f",
                            "groupId": "asg-group001", "hookName": "drain"}, "claim": False,
-             "groupId": None, "activityId": None},
+             "groupId": None, "activityId": None, "refusal": None},
             {"instanceId": "ein-edge0001", "reason": "operator", "source": "direct", "recordId": "direct",
-             "lifecycle": None, "claim": False, "groupId": None, "activityId": None},
+             "lifecycle": None, "claim": False, "groupId": None, "activityId": None, "refusal": None},
         ],
         "activities": [], "requestIds": ["req-0", "req-1"], "original": ORIGINAL, "originalDigest": None,
         "lastErrors": [{"code": "FailedOperation.ResourceInOperating", "message": "busy",
@@ -229,3 +229,13 @@ def test_the_signature_is_over_what_is_sent_and_keeps_no_secret():
     finally:
         scrub.remember([])
     assert KEY not in text and through_queue(text).notices[1].refusal is None
+
+
+def test_an_unsigned_envelope_carrying_activities_is_refused_whole():
+    from clb_unbind.model import ActivityRef
+
+    ref = ActivityRef("asa-scalein1", "asg-group001", "m-1", "cmq")
+    env = RetryEnvelope.from_notices(NOTICES[:1], attempt=2, activities=[ref])
+    assert through_queue(env.to_json(KEY)).activities
+    record = through_queue(env.to_json())
+    assert record.refusal_code == "unsigned_envelope" and record.notices == () and record.activities == ()

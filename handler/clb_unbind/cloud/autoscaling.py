@@ -18,7 +18,7 @@ VALUES_PER_FILTER = 5  # "Filter.Values" ≤ 5 (docs/cloud-facts.md#as-reads-ins
 WAITING_STATE = "IN_TERMINATING_HOOK"
 PAST_THE_HOOK = frozenset({"TERMINATING", "DETACHING"})
 """On the way out, but only an activity that removes the instance tells it apart from, say, a failed
-detach (SDK `Instance.LifeCycleState`). `DETACHING_LB` is not here: Auto Scaling also uses it for
+detach (SDK `Instance.LifeCycleState`; docs/cloud-facts.md#as-instance-states). `DETACHING_LB` is not here: Auto Scaling also uses it for
 serving instances while a group's load balancers change."""
 
 REMOVAL_TYPES = frozenset({"SCALE_IN", "REMOVE_INSTANCES", "DETACH_INSTANCES", "REPLACE_UNHEALTHY_INSTANCE",
@@ -152,7 +152,8 @@ class ActivityInfo:
 
 
 def activities(session: CloudSession, activity_ids: Sequence[str]) -> Dict[str, ActivityInfo]:
-    """These activities, one call per 100 ids; an id Auto Scaling does not know is absent."""
+    """These activities, one call per 100 ids; an id Auto Scaling does not know is absent (a scale-in
+    notification names no instance: docs/cloud-facts.md#as-scaling-activity-notification)."""
     found: Dict[str, ActivityInfo] = {}
     for part in chunks(sorted(set(activity_ids)), ACTIVITY_IDS_PER_CALL):
         reply = session.call("as", "DescribeAutoScalingActivities", {"ActivityIds": part, "Limit": len(part)})

@@ -39,6 +39,10 @@ _SERVICES: Dict[str, Tuple[str, str, str, bool]] = {
     "tdmq": ("tencentcloud.tdmq.v20200217.tdmq_client", "TdmqClient", "tencentcloud.tdmq.v20200217.models", True),
 }
 
+# service -> API version, called through the common package's CommonClient (`call_json`): no product
+# package to ship or import. VPC's models.py alone is a 7 MB import for one read (DescribeNetworkInterfaces).
+_COMMON: Dict[str, str] = {"vpc": "2017-03-12"}
+
 _limiters: Dict[float, RateLimiter] = {}
 
 
@@ -122,15 +126,21 @@ class CloudSession:
     def client(self, service: str, region: Optional[str] = None) -> Any:
         """A client per thread (the SDK's HTTP session is not documented as thread-safe), service and region."""
         cache: Dict[Tuple[str, str], Any] = self._local.__dict__.setdefault("clients", {})
-        module_name, class_name, _, takes_region = _SERVICES[service]
+        takes_region = service in _COMMON or _SERVICES[service][3]
         region = (region or self.settings.region) if takes_region else ""
         key = (service, region)
         if key not in cache:
             from tencentcloud.common.credential import Credential
 
             cred = Credential(self.settings.secret_id, self.settings.secret_key, self.settings.session_token)
-            client_cls = getattr(importlib.import_module(module_name), class_name)
-            cache[key] = client_cls(cred, region, self._profile())
+            if service in _COMMON:
+                from tencentcloud.common.common_client import CommonClient
+
+                cache[key] = CommonClient(service, _COMMON[service], cred, region, self._profile())
+            else:
+                module_name, class_name, _, _ = _SERVICES[service]
+                client_cls = getattr(importlib.import_module(module_name), class_name)
+                cache[key] = client_cls(cred, region, self._profile())
         return cache[key]
 
     def request(self, service: str, action: str, params: Dict[str, Any]) -> Any:
@@ -166,6 +176,8 @@ class CloudSession:
                 client = self.client(service, region)
                 # The SDK reads its socket timeout from the connection object; keep it inside the budget.
                 client.request.conn.timeout = min(self.REQUEST_TIMEOUT, max(budget(), 0.05))
+                if service in _COMMON:
+                    return dict(client.call_json(action, params)["Response"])
                 response = getattr(client, action)(self.request(service, action, params))
                 return json.loads(response.to_json_string())
             except TencentCloudSDKException as exc:

@@ -286,7 +286,7 @@ def _envelope(data: dict, kind: str, ctx: Context, raw: Optional[str]) -> Record
             first_seen=env.first_seen,
             prior_request_ids=env.request_ids,
             original=env.original,
-            refusal=None if signed or n.lifecycle else UNSIGNED_ENVELOPE,
+            refusal=None if n.lifecycle else (n.refusal if signed else UNSIGNED_ENVELOPE),
         )
         for n in env.notices
     )

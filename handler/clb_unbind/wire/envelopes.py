@@ -133,6 +133,9 @@ class EnvelopeNotice(_Model):
     """The scaling group a scale-in claim names (a lifecycle notice's is in `lifecycle`)."""
     activity_id: Optional[str] = None
     """The scaling activity the claim names: checked again with Auto Scaling on every attempt."""
+    refusal: Optional[str] = None
+    """Why the notice was refused (`unsigned_envelope`): a dead letter the function signs must not turn a
+    refused notice into a trusted one when it is redriven."""
 
     @classmethod
     def from_notice(cls, notice: Notice) -> "EnvelopeNotice":
@@ -145,6 +148,7 @@ class EnvelopeNotice(_Model):
             claim=notice.claim,
             group_id=notice.group_id,
             activity_id=notice.activity_id,
+            refusal=notice.refusal,
         )
 
     def to_notice(
