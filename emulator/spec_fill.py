@@ -25,6 +25,9 @@ UNMODELLED: dict[str, dict[str, frozenset[str]]] = {
             "IsAttached", "IsServiceLinkedPolicy", "ServiceType"}),
     },
     "clb": {
+        # target groups: an association of a layer-4 listener has no rule (all three nullable: null)
+        "AssociationItem": frozenset({"Domain", "LocationId", "Url"}),
+        "TargetGroupInfo": frozenset({"HealthCheck", "IpVersion", "Protocol", "ScheduleAlgorithm"}),
         "Backend": frozenset({"EniId"}),
         "ListenerBackend": frozenset({"Rules", "Targets"}),
         "ListenerItem": frozenset({"EndPort", "Rules", "Targets"}),
