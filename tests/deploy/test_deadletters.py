@@ -181,7 +181,7 @@ def test_a_message_the_queue_policy_moved_goes_back_as_it_came_and_no_secret_is_
                                      "recordId": "r1"}]})
     cloud = Cloud.from_env("ap-guangzhou")
     for body in (notification, leaky):
-        cloud.write("tdmq", "SendCmqMsg", {"QueueName": DLQ, "MsgContent": body})
+        cloud.write("tdmq", "SendCmqMsg", {"QueueName": DLQ, "MsgContent": body, "DelaySeconds": 0})
 
     code, out = ops.run("deadletters", "list")
     assert code == 0, out
