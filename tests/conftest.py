@@ -90,7 +90,8 @@ def invoke(function_env: Dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Cal
 # them (the emulator's own tests send malformed requests on purpose).
 JUDGED_DIRS = ("functional", "deploy", "bench", "chaos")
 _SPEC_DIR = Path(__import__("tempfile").mkdtemp(prefix="tccli-spec-journal-"))
-os.environ.setdefault("TCCLI_SPEC_JOURNAL", str(_SPEC_DIR / "journal.jsonl"))
+# One file per test process (pytest-xdist runs several): a test reads only what its own emulators wrote.
+os.environ["TCCLI_SPEC_JOURNAL"] = str(_SPEC_DIR / f"journal-{os.getpid()}.jsonl")
 
 
 class SpecCoverage:
@@ -143,6 +144,7 @@ def tencent_api_spec_judge(request: pytest.FixtureRequest) -> Iterator[None]:
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Printed by the process that ran the tests: run with `-n 0` (no xdist workers) to see it."""
     c = SPEC_COVERAGE
     if not c.calls:
         return
