@@ -84,7 +84,8 @@ def send_cmq_msg(endpoint: str, estate: Dict[str, Any], body: str) -> None:
     http.scheme = "http"
     client = tdmq_client.TdmqClient(Credential(cred["secretId"], cred["secretKey"]), estate["region"], ClientProfile(httpProfile=http))
     request = models.SendCmqMsgRequest()
-    request.QueueName, request.MsgContent = LIFECYCLE_QUEUE, body
+    # DelaySeconds is required (tccli api.json SendCmqMsgRequest), though the SDK model lets it be left out.
+    request.QueueName, request.MsgContent, request.DelaySeconds = LIFECYCLE_QUEUE, body, 0
     client.SendCmqMsg(request)
 
 

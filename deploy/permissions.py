@@ -83,8 +83,6 @@ GRANTS: Tuple[Grant, ...] = (
           "find the ECM listeners the instance is bound to"),
     Grant("ecm:BatchDeregisterTargets", ("*",), f"SDK ecm BatchDeregisterTargetsRequest; {DISCOVERED}",
           "unbind the instance from each ECM listener"),
-    Grant("ecm:DescribeLoadBalanceTaskStatus", ("*",), "SDK ecm DescribeLoadBalanceTaskStatusRequest (takes a task id)",
-          "follow an ECM unbind to its end"),
     Grant("as:DescribeLifecycleHooks", ("*",), "SDK autoscaling DescribeLifecycleHooksRequest; a read across groups",
           "tell the project's own INSTANCE_TERMINATING hook from another team's before completing anything"),
     Grant("as:DescribeAutoScalingInstances", ("*",), "SDK autoscaling DescribeAutoScalingInstancesRequest; a read across groups",

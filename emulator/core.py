@@ -23,6 +23,7 @@ A form-encoded POST carrying ``Action`` is a CMQ data-plane request instead and 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import random
 import sys
@@ -35,6 +36,7 @@ from typing import Any
 
 from . import errors as E
 from . import scaling
+from . import spec as spec_api
 from .cmq.broker import Broker
 from .cmq.dataplane import CmqDataPlane
 from .cmq.wire import is_cmq_request
@@ -44,6 +46,7 @@ from .faults import Knobs, RateLimiter
 from .reply import Reply
 from .services import SERVICES, Ctx
 from .signing import matches, parse_authorization, signature, utc_date
+from .spec_fill import UNMODELLED
 from .strict import check_request, model_class, reply_problems
 from .tasks import TaskBoard
 
@@ -346,6 +349,7 @@ class Emulator:
         auth = parse_authorization(headers.get("authorization"))
         service = auth.service if auth else ""
         params: dict[str, Any] = {}
+        judged: spec_api.Observation | None = None
         with self._lock:
             knobs = self._knobs
             delay = knobs.latency_seconds
@@ -355,6 +359,7 @@ class Emulator:
                     params = json.loads(body.decode("utf-8") or "{}")
                 except (UnicodeDecodeError, ValueError):
                     raise ApiError(E.INVALID_PARAMETER, "The request body is not valid JSON.") from None
+                judged = _judge_request(service, version, action, params)
                 if knobs.applies_to(service, action) and self._roll(knobs.error_rate):
                     raise E.internal_error()
                 models = spec.models
@@ -366,14 +371,33 @@ class Emulator:
                 result = action_spec.handler(ctx, params)
                 response = dict(result)
                 response["RequestId"] = request_id
+                example = spec_api.example_reply(service, version, action) if knobs.examples_for(service, action) else None
+                if example is not None:
+                    self._record(service, action, version, params, response, None, request_id, region)
+                    return self._example_reply(judged, example, request_id, models, delay)
+                response, filled = spec_api.fill(service, version, action, response, UNMODELLED.get(service, {}))
+                judged = dataclasses.replace(judged, filled=tuple(sorted(filled)))
+                if knobs.nulls_for(service, action):
+                    response, nulled = spec_api.nullify(service, version, action, response, knobs.spec_nulls_inner)
+                    judged = dataclasses.replace(judged, nulled=tuple(sorted(nulled)))
                 problems = reply_problems(model_class(models, f"{action}Response"), response)
                 if problems:
                     print(f"emulator: reply of {service}.{action} does not fit the SDK model: {problems}", file=sys.stderr)
                     raise ApiError(E.INTERNAL_ERROR, f"emulator bug: reply does not fit the SDK model: {problems}")
+                problems, members = spec_api.reply_problems(service, version, action, response)
+                judged = dataclasses.replace(judged, reply_problems=tuple(problems), reply_members=tuple(sorted(members)))
+                if problems:
+                    print(f"emulator: reply of {service}.{action} does not fit api.json: {problems}", file=sys.stderr)
+                    raise ApiError(E.INTERNAL_ERROR, f"emulator bug: reply does not fit api.json: {problems}")
+                self._check_asynchrony(service, version, action, request_id, knobs)
             except ApiError as err:
                 response = {"Error": {"Code": err.code, "Message": err.message}, "RequestId": request_id}
+                if judged is not None:
+                    spec_api.record(dataclasses.replace(judged, error_code=err.code))
                 self._record(service, action, version, params, response, err.code, request_id, region)
                 return Reply(200, _json({"Response": response}), delay=delay)
+            assert judged is not None
+            spec_api.record(judged)
             dropped = (action_spec.write and knobs.applies_to(service, action) and self._roll(knobs.drop_reply_rate))
             self._record(service, action, version, params, response, None, request_id, region, dropped)
             if dropped:
@@ -435,9 +459,41 @@ class Emulator:
                            f"frequency limit `{limit}` for a second. Please reduce the frequency of calls.")
         return spec, action_spec
 
+    def _example_reply(self, judged: spec_api.Observation, example: tuple[str, dict[str, Any]], request_id: str,
+                       models: str, delay: float) -> Reply:
+        """Knob ``spec_examples``: Tencent's example reply instead of the emulator's (the work is done and
+        recorded). Its own misfits with the SDK model and api.json are journalled, not refused: it is
+        Tencent's reply, and the point is whether the caller's reading code copes with it."""
+        title, body = example
+        response = {**body, "RequestId": request_id}
+        sdk = reply_problems(model_class(models, f"{judged.action}Response"), response)
+        spec_problems, members = spec_api.reply_problems(judged.service, judged.version, judged.action, response)
+        spec_api.record(dataclasses.replace(judged, example=title, reply_members=tuple(sorted(members)),
+                                            example_problems=tuple([f"SDK model: {p}" for p in sdk] + spec_problems)))
+        return Reply(200, _json({"Response": response}), delay=delay)
+
+    def _check_asynchrony(self, service: str, version: str, action: str, request_id: str, knobs: Knobs) -> None:
+        """A write the emulator runs as a task (still running when it answers) must be one api.json
+        documents as asynchronous, and the other way round (:func:`emulator.spec.asynchronous`)."""
+        task = self._tasks.get(request_id)
+        if task is None or (service, action) in knobs.async_overrides():
+            return
+        emulated = not task.done
+        documented = spec_api.asynchronous(service, version, action)
+        if emulated != documented:
+            what = "a task" if emulated else "synchronous"
+            raise ApiError(E.INTERNAL_ERROR, f"emulator bug: {service}.{action} is emulated as {what}, but "
+                                             f"{spec_api.tccli_spec.source(service, version)} says otherwise")
+
     def _record(self, service, action, version, params, response, code, request_id, region, dropped=False) -> None:
         self._calls.append(CallRecord(service, action, version, params if isinstance(params, dict) else {},
                                       response, code, self._wall(), dropped, request_id, region))
+
+
+def _judge_request(service: str, version: str, action: str, params: Any) -> spec_api.Observation:
+    problems, members = spec_api.request_problems(service, version, action, params)
+    return spec_api.Observation(service, version, action, request_problems=tuple(problems),
+                                request_members=tuple(sorted(members)))
 
 
 def _json(data: Any) -> bytes:

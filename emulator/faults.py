@@ -64,8 +64,6 @@ class Knobs:
 
     Replies as the SDK documents them, and refusals:
 
-    * ``task_status_null`` – ECM ``DescribeLoadBalanceTaskStatus`` answers ``Status: null`` while a task
-      runs (the SDK model: "此字段可能返回 null，表示取不到有效值").
     * ``send_result_false`` – TDMQ ``SendCmqMsg`` answers ``Result: false`` and keeps nothing
       (``SendCmqMsgResponse.Result``: "true表示发送成功").
     * ``clb_batch_deregister_async`` – CLB ``BatchDeregisterTargets`` runs as a task (applied after
@@ -79,6 +77,17 @@ class Knobs:
       DescribeInstances, CLB DescribeLBListeners, ECM DescribeLoadBalancers/DescribeTargets) is refused
       for, as a CAM policy denying one resource would: ``UnauthorizedOperation`` (cvm, clb
       errorcodes.py), ``AuthFailure.UnauthorizedOperation`` (ecm errorcodes.py).
+
+    Tencent's API specification (:mod:`emulator.spec`):
+
+    * ``spec_nulls`` – every reply member that tccli's api.json marks ``value_allowed_null`` is answered
+      ``null`` (recursively), as the spec allows the real API to.
+    * ``spec_null_actions`` – ``Action`` or ``service:Action`` names ``spec_nulls`` is limited to; empty = all.
+    * ``spec_nulls_inner`` – the nulls land on the innermost nullable members (a nullable list keeps its
+      items when they hold nullable members, and those are nulled).
+    * ``spec_examples`` – a successful call is answered with Tencent's own example reply of the action
+      (tccli's examples.json, its ``RequestId`` replaced), after the emulator has done the work;
+      ``spec_example_actions`` limits it to these ``Action`` / ``service:Action`` names (empty = all).
     """
 
     task_seconds: float = 0.05
@@ -100,7 +109,6 @@ class Knobs:
     cmq_fault_actions: frozenset[str] = field(default_factory=frozenset)
     cmq_rate_limit_per_second: int = 5000
     as_terminate_seconds: float | None = None
-    task_status_null: bool = False
     send_result_false: bool = False
     clb_batch_deregister_async: bool = False
     not_bound_rejects_call: bool = False
@@ -109,11 +117,18 @@ class Knobs:
     monitor_period_seconds: float = 60.0
     monitor_delay_seconds: float = 60.0
     monitor_error_rate: float = 0.0
+    spec_nulls: bool = False
+    spec_null_actions: frozenset[str] = field(default_factory=frozenset)
+    spec_nulls_inner: bool = False
+    spec_examples: bool = False
+    spec_example_actions: frozenset[str] = field(default_factory=frozenset)
 
     def __post_init__(self) -> None:
         self.fault_actions = frozenset(self.fault_actions or ())
         self.cmq_fault_actions = frozenset(_as_iterable(self.cmq_fault_actions))
         self.refuse_ids = frozenset(_as_iterable(self.refuse_ids))
+        self.spec_null_actions = frozenset(_as_iterable(self.spec_null_actions))
+        self.spec_example_actions = frozenset(_as_iterable(self.spec_example_actions))
         self.validate()
 
     def validate(self) -> None:
@@ -146,6 +161,18 @@ class Knobs:
         if self.as_terminate_seconds is not None and float(self.as_terminate_seconds) < 0:
             raise ValueError("knob as_terminate_seconds must be >= 0 or None")
 
+    def async_overrides(self) -> frozenset[tuple[str, str]]:
+        """Actions a knob deliberately runs against api.json's sync/async rule (what-if scenarios)."""
+        return frozenset({("clb", "BatchDeregisterTargets")}) if self.clb_batch_deregister_async else frozenset()
+
+    def nulls_for(self, service: str, action: str) -> bool:
+        """Whether ``spec_nulls`` applies to this call."""
+        return self.spec_nulls and _named(self.spec_null_actions, service, action)
+
+    def examples_for(self, service: str, action: str) -> bool:
+        """Whether ``spec_examples`` applies to this call."""
+        return self.spec_examples and _named(self.spec_example_actions, service, action)
+
     def applies_to(self, service: str, action: str) -> bool:
         """Whether random faults are enabled for this call."""
         return not self.fault_actions or action in self.fault_actions or f"{service}:{action}" in self.fault_actions
@@ -156,7 +183,8 @@ class Knobs:
         unknown = set(changes) - names
         if unknown:
             raise ValueError(f"unknown knob(s): {', '.join(sorted(unknown))}")
-        for name in ("fault_actions", "cmq_fault_actions", "refuse_ids"):
+        for name in ("fault_actions", "cmq_fault_actions", "refuse_ids", "spec_null_actions",
+                     "spec_example_actions"):
             if name in changes:
                 changes[name] = frozenset(_as_iterable(changes[name]))
         return dataclasses.replace(self, **changes)
@@ -166,6 +194,8 @@ class Knobs:
         data["fault_actions"] = sorted(self.fault_actions)
         data["cmq_fault_actions"] = sorted(self.cmq_fault_actions)
         data["refuse_ids"] = sorted(self.refuse_ids)
+        data["spec_null_actions"] = sorted(self.spec_null_actions)
+        data["spec_example_actions"] = sorted(self.spec_example_actions)
         return data
 
 
@@ -188,6 +218,10 @@ def deny(knobs: Knobs, params: Any, code: str) -> None:
     value = refused_value(knobs, params)
     if value is not None:
         raise ApiError(code, f"You are not authorized to access resource {value} (emulated CAM denial).")
+
+
+def _named(names: frozenset[str], service: str, action: str) -> bool:
+    return not names or action in names or f"{service}:{action}" in names
 
 
 def _as_iterable(value: Any) -> Iterable[str]:

@@ -9,6 +9,7 @@ from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Dict, List, Sequence, Tuple
 
+from .cloud.asynchrony import is_asynchronous
 from .cloud.errors import CloudError
 from .cloud.session import CloudSession
 from .log import decision
@@ -47,6 +48,7 @@ def zero_weights(session: CloudSession, batch: Batch) -> BatchResult:
         return zero_other(session, batch)
     from .cloud import clb
 
+    assert is_asynchronous("clb", "BatchModifyTargetWeight")  # hence the poll below
     task_ids: List[str] = []
     for modify_list in zero_weight_calls(batch.bindings):
         try:

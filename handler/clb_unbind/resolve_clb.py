@@ -8,7 +8,7 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 from .cloud import clb, cvm
 from .cloud.cvm import NetworkPlace
-from .cloud.errors import CloudError
+from .cloud.errors import CloudError, null_in_reply
 from .cloud.session import CloudSession
 from .model import Binding, Cloud, CloudFailure
 from .resolution import Resolution, known_places
@@ -34,11 +34,19 @@ def lookup_rounds(places: Sequence[NetworkPlace]) -> List[Dict[Tuple[str, str], 
 
 
 def _targets(item: dict) -> Iterator[Tuple[dict, dict, object]]:
+    """Every target of a reverse-lookup answer. `Listeners.Targets` and `Listeners.Rules` may be null
+    (api.json `value_allowed_null`): a listener the lookup matched whose targets are null is unknown,
+    never "not bound", so it fails the lookup (retried later)."""
     for listener in item.get("Listeners") or []:
+        rules = listener.get("Rules")
+        if listener.get("Targets") is None and rules is None:
+            raise CloudError(null_in_reply("clb:DescribeLBListeners", f"Targets and Rules of listener {listener.get('ListenerId')}"))
         for target in listener.get("Targets") or []:
             yield listener, target, None
-        for rule in listener.get("Rules") or []:
-            for target in rule.get("Targets") or []:
+        for rule in rules or []:
+            if rule.get("Targets") is None:
+                raise CloudError(null_in_reply("clb:DescribeLBListeners", f"Targets of rule {rule.get('LocationId')}"))
+            for target in rule["Targets"]:
                 yield listener, target, rule.get("LocationId")
 
 

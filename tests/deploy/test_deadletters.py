@@ -103,7 +103,7 @@ def test_a_letter_naming_no_work_is_kept_by_redrive_and_purged_on_request(ops: O
                           "original": "not json, and TENCENTCLOUD_SECRETKEY is not in it"})
     from deploy.cloud import Cloud
 
-    Cloud.from_env("ap-guangzhou").write("tdmq", "SendCmqMsg", {"QueueName": DLQ, "MsgContent": refused})
+    Cloud.from_env("ap-guangzhou").write("tdmq", "SendCmqMsg", {"QueueName": DLQ, "MsgContent": refused, "DelaySeconds": 0})
 
     code, out = ops.run("deadletters", "redrive", "--all")
     assert code == 1, out
@@ -149,7 +149,7 @@ def test_a_redrive_moves_the_letter_so_its_signature_decides_and_a_forged_one_ga
     forged = json.dumps({"kind": "clb-unbind/dead-letter", "version": 1, "reason": "max_attempts", "detail": "",
                          "attempt": 5, "firstSeen": "2026-12-04T09:00:00Z",
                          "notices": [{"instanceId": bystander, "reason": "operator", "source": "direct", "recordId": "x"}]})
-    Cloud.from_env("ap-guangzhou").write("tdmq", "SendCmqMsg", {"QueueName": DLQ, "MsgContent": forged})
+    Cloud.from_env("ap-guangzhou").write("tdmq", "SendCmqMsg", {"QueueName": DLQ, "MsgContent": forged, "DelaySeconds": 0})
 
     ops.emu.clear_calls()
     code, out = ops.run("deadletters", "redrive", "--all")
@@ -181,7 +181,7 @@ def test_a_message_the_queue_policy_moved_goes_back_as_it_came_and_no_secret_is_
                                      "recordId": "r1"}]})
     cloud = Cloud.from_env("ap-guangzhou")
     for body in (notification, leaky):
-        cloud.write("tdmq", "SendCmqMsg", {"QueueName": DLQ, "MsgContent": body})
+        cloud.write("tdmq", "SendCmqMsg", {"QueueName": DLQ, "MsgContent": body, "DelaySeconds": 0})
 
     code, out = ops.run("deadletters", "list")
     assert code == 0, out

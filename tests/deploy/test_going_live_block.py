@@ -44,7 +44,7 @@ EXPORT = (f"export CLB_UNBIND_ENDPOINT=http://127.0.0.1:9000 TENCENTCLOUD_SECRET
 BREAK = (f"{PY} -c 'from deploy.cloud import Cloud; Cloud.from_env(\"ap-guangzhou\").write(\"tdmq\", "
          f"\"ModifyCmqQueueAttribute\", {{\"QueueName\": \"clb-unbind-lifecycle\", \"VisibilityTimeout\": 60}})'")
 JUNK = (f"{PY} -c 'from deploy.cloud import Cloud; Cloud.from_env(\"ap-guangzhou\").write(\"tdmq\", \"SendCmqMsg\", "
-        f"{{\"QueueName\": \"clb-unbind-lifecycle\", \"MsgContent\": \"hello\"}})'")
+        f"{{\"QueueName\": \"clb-unbind-lifecycle\", \"MsgContent\": \"hello\", \"DelaySeconds\": 0}})'")
 LOCK = ("curl -s -X POST \"$CLB_UNBIND_ENDPOINT/_emulator/lock\" "
         "-d '{\"loadBalancerId\": \"lb-web00001\", \"seconds\": 6}'")
 

@@ -148,7 +148,7 @@ def _hook(ops: Ops, group: str) -> Any:
 def _send_dead_letter(ops: Ops) -> None:
     from deploy.cloud import Cloud
 
-    Cloud.from_env("ap-guangzhou").write("tdmq", "SendCmqMsg", {"QueueName": DLQ, "MsgContent": '{"reason": "test"}'})
+    Cloud.from_env("ap-guangzhou").write("tdmq", "SendCmqMsg", {"QueueName": DLQ, "MsgContent": '{"reason": "test"}', "DelaySeconds": 0})
 
 
 def _edit_policy(ops: Ops, edit: Any) -> None:

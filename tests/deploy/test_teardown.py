@@ -51,7 +51,7 @@ def test_what_setup_did_not_make_or_what_still_holds_messages_is_kept(ops: Ops) 
     role.description = "made by hand"
     from deploy.cloud import Cloud
 
-    Cloud.from_env("ap-guangzhou").write("tdmq", "SendCmqMsg", {"QueueName": DLQ, "MsgContent": "{}"})
+    Cloud.from_env("ap-guangzhou").write("tdmq", "SendCmqMsg", {"QueueName": DLQ, "MsgContent": "{}", "DelaySeconds": 0})
 
     code, out = ops.run("teardown", "--yes")
     assert code == 0, out

@@ -219,7 +219,8 @@ def test_describe_load_balancers_and_targets(cloud: Cloud) -> None:
     resp = cloud.call("clb", "DescribeTargets", {"LoadBalancerId": "lb-bbbb2222", "ListenerIds": ["lbl-bbbb1111"],
                                                 "Filters": [{"Name": "private-ip-address", "Values": ["10.0.0.14"]}]})
     (listener,) = resp.Listeners
-    assert listener.Targets is None and len(listener.Rules) == 1
+    # api.json (tccli 3.1.189.1): ListenerBackend.Targets is output_required and never null: empty for L7.
+    assert listener.Targets == [] and len(listener.Rules) == 1
     (backend,) = listener.Rules[0].Targets
     assert backend.Type == "ENI" and backend.PrivateIpAddresses == ["10.0.0.14"] and backend.Port == 443
     resp = cloud.call("clb", "DescribeTargets", {"LoadBalancerId": "lb-aaaa1111", "Protocol": "TCP"})

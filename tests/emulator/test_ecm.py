@@ -1,4 +1,4 @@
-"""The ECM path: instance → IP/VPC → load balancers by backend IP → targets → batch unbind → task."""
+"""The ECM path: instance → IP/VPC → load balancers by backend IP → targets → batch unbind (synchronous)."""
 from __future__ import annotations
 
 from .conftest import Cloud, bound
@@ -23,12 +23,13 @@ def test_ecm_unbind_path(cloud: Cloud) -> None:
         {"ListenerId": "lbl-ecm22222", "Port": 5000, "EniIp": "10.8.0.4"},
         {"ListenerId": "lbl-zzzz9999", "Port": 80, "InstanceId": "ein-leave001"}]})
     assert resp.FailListenerIdSet == ["lbl-zzzz9999"]
-    assert cloud.call("ecm", "DescribeLoadBalanceTaskStatus", {"TaskId": resp.RequestId}).Status == 2
+    # Synchronous (tccli 3.1.189.1 ecm/v20190719/api.json has no "异步接口" for it): done when it answers,
+    # its RequestId still answers the task status with 0, and the load balancer stays busy a moment after.
+    assert bound(cloud.emu, "ein-leave001") == set()
+    assert cloud.call("ecm", "DescribeLoadBalanceTaskStatus", {"TaskId": resp.RequestId}).Status == 0
+    cloud.emu.lock_load_balancer("lb-ecm11111", 5)
     again = {"LoadBalancerId": "lb-ecm11111", "Targets": [{"ListenerId": "lbl-ecm11111", "Port": 80, "InstanceId": "ein-stay0001"}]}
     assert cloud.error("ecm", "BatchDeregisterTargets", again).code == "FailedOperation.OperationConflict"
-    assert len(bound(cloud.emu, "ein-leave001")) == 2
-    assert cloud.wait_task(resp.RequestId, service="ecm") == 0
-    assert bound(cloud.emu, "ein-leave001") == set()
     assert bound(cloud.emu, "ein-stay0001") == {("lb-ecm11111", "lbl-ecm11111", None, 80, "10.8.0.5"),
                                                 ("lb-ecm22222", "lbl-ecm33333", None, 8080, "10.8.0.5")}
     assert cloud.call("ecm", "DescribeLoadBalancers", {"BackendPrivateIps": ips}).TotalCount == 0

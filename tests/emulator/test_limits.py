@@ -67,9 +67,9 @@ def test_ecm_target_not_bound_rejects_the_whole_call_in_that_mode(cloud: Cloud) 
 
 
 def test_null_task_status_and_unsent_message(cloud: Cloud) -> None:
-    cloud.emu.set_knobs(task_seconds=5.0, task_status_null=True, send_result_false=True)
     resp = cloud.call("ecm", "BatchDeregisterTargets", {"LoadBalancerId": "lb-ecm11111", "Targets": [
         {"ListenerId": "lbl-ecm11111", "Port": 80, "InstanceId": "ein-leave001"}]})
+    cloud.emu.set_knobs(spec_nulls=True, send_result_false=True)
     assert cloud.raw("ecm", "DescribeLoadBalanceTaskStatus", {"TaskId": resp.RequestId})["Status"] is None
     sent = cloud.call("tdmq", "SendCmqMsg", {"QueueName": "clb-unbind-retry", "MsgContent": "x"})
     assert sent.Result is False and cloud.emu.messages("clb-unbind-retry") == []

@@ -77,14 +77,16 @@ def test_api_clock_skew_is_read_and_bounded(emulator: Any, invoke: Any) -> None:
 
 
 # -- finding 10: what the SDK says may come back ---------------------------------------------------
-def test_null_ecm_task_status_means_still_running(make_emulator: Any, invoke: Any, monkeypatch: Any) -> None:
-    emulator = make_emulator(task_status_null=True, task_seconds=0.15)
+def test_ecm_unbind_is_not_polled_as_a_task(make_emulator: Any, invoke: Any, monkeypatch: Any) -> None:
+    """ECM BatchDeregisterTargets is synchronous by api.json's rule (cloud/asynchrony.py): the unbind is
+    checked by re-reading the targets, never by DescribeLoadBalanceTaskStatus. Failed before the rule:
+    one poll was made."""
+    emulator = make_emulator(task_seconds=0.15)
     monkeypatch.setenv("CLB_UNBIND_ENDPOINT", emulator.endpoint)
     answer = invoke({"instanceIds": ["ein-edge0001"]})
     assert statuses(answer) == {"ein-edge0001": "unbound"}
     assert emulator.bindings("ein-edge0001") == []
-    polls = [c.response.get("Status", "absent") for c in emulator.calls if c.action == "DescribeLoadBalanceTaskStatus"]
-    assert None in polls and polls[-1] == 0
+    assert emulator.count("DescribeLoadBalanceTaskStatus") == 0 and emulator.count("BatchDeregisterTargets", "ecm") == 1
 
 
 def test_send_answered_result_false_is_a_failed_send(make_emulator: Any, invoke: Any, monkeypatch: Any) -> None:

@@ -4,25 +4,22 @@ from __future__ import annotations
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from ..model import CloudFailure
+from .asynchrony import is_asynchronous
 from .narrow import bisect
 from .session import CloudSession
 
 MAX_BATCH_TARGETS = 500  # BatchDeregisterTargets: "批量解绑的资源数量上限为500" (doc 214/38304, docs/cloud-facts.md#clb-batchderegistertargets)
 MAX_LOOKUP_BACKENDS = 100  # DescribeLBListeners.Backends: no documented limit (UNCONFIRMED); kept conservative
 
-DEREGISTER_IS_SYNCHRONOUS = True
-"""BatchDeregisterTargets is done when it answers: no DescribeTaskStatus poll after it.
-
-Sources (docs/cloud-facts.md#clb-batchderegistertargets-is-synchronous): tkestack/tke-extend-network-controller removed its Wait() after
-BatchRegisterTargets/BatchDeregisterTargets, "这两个接口是同步的，返回即代表操作完成" (commit be29546,
-2026-08-01, measured on 200 pods × 16 listeners; earlier b51cf5d: "BatchRegisterTargets 接口为同步任务，
-无须调用 DescribeTaskStatus"), and has run so since v2.5.1. The SDK docstring of BatchDeregisterTargets
-("批量解绑四七层后端服务。批量解绑的资源数量上限为500。只支持VPC网络负载均衡。") lacks the "本接口为异步接口"
-that DeregisterTargets and BatchModifyTargetWeight carry. TencentBlueKing/bk-bcs still polls after
-it, which proves nothing either way. The function does not rely on the reply alone: verification
-re-reads the bindings, and a load balancer still busy after a large batch (the same project's
-CHANGELOG v2.5.1: FailedOperation.ResourceInOperating right after a 500-target batch) is retried.
-BatchModifyTargetWeight is asynchronous ("本接口为异步接口"), so the drain still polls DescribeTaskStatus.
+DEREGISTER_IS_SYNCHRONOUS = not is_asynchronous("clb", "BatchDeregisterTargets")
+"""BatchDeregisterTargets is done when it answers: no DescribeTaskStatus poll after it (asynchrony.py:
+its api.json document has no "本接口为异步接口"; docs/cloud-facts.md#clb-batchderegistertargets-is-synchronous).
+Independent callers agree: tkestack/tke-extend-network-controller
+removed its wait after BatchRegisterTargets/BatchDeregisterTargets, "这两个接口是同步的，返回即代表操作完成"
+(commit be29546; earlier b51cf5d: "BatchRegisterTargets 接口为同步任务，无须调用 DescribeTaskStatus").
+The function does not rely on the reply alone: verification re-reads the bindings, and a load balancer
+still busy after a large batch (the same project's CHANGELOG v2.5.1: FailedOperation.ResourceInOperating
+right after a 500-target batch) is retried. BatchModifyTargetWeight is asynchronous, so the drain polls.
 """
 
 

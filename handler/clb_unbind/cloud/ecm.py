@@ -9,6 +9,8 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from ..model import CloudFailure
 from .cvm import NetworkPlace
+from .asynchrony import is_asynchronous
+from .errors import CloudError, null_in_reply
 from .narrow import bisect
 from .session import CloudSession, chunks
 
@@ -29,12 +31,19 @@ def describe_instances(session: CloudSession, instance_ids: Iterable[str]) -> Tu
         replies, refused = bisect(chunk, read)
         failed.update(refused)
         for reply in replies:
-            for item in reply.get("InstanceSet") or []:
+            # InstanceSet, Internet, its PrivateIPAddressSet and VirtualPrivateCloud may all be null
+            # (api.json `value_allowed_null`): an instance whose addresses are null is unknown, not gone.
+            if reply.get("InstanceSet") is None:
+                raise CloudError(null_in_reply("ecm:DescribeInstances", "InstanceSet", reply.get("RequestId")))
+            for item in reply["InstanceSet"]:
                 vpc = item.get("VirtualPrivateCloud") or {}
                 internet = item.get("Internet") or {}
                 ips = [a.get("PrivateIPAddress") for a in internet.get("PrivateIPAddressSet") or []]
                 ips = [ip for ip in ips if ip] or list(vpc.get("PrivateIpAddresses") or [])
-                if item.get("InstanceId") in chunk and ips:
+                if item.get("InstanceId") in chunk and not ips:
+                    failed[item["InstanceId"]] = null_in_reply("ecm:DescribeInstances", "the private addresses of "
+                                                               f"{item['InstanceId']}", reply.get("RequestId"))
+                elif item.get("InstanceId") in chunk:
                     found[item["InstanceId"]] = NetworkPlace(item["InstanceId"], vpc.get("VpcId") or "", tuple(ips))
     return found, failed
 
@@ -47,10 +56,15 @@ def load_balancers_with_backends(session: CloudSession, private_ips: Sequence[st
         offset = 0
         while True:
             reply = session.call("ecm", "DescribeLoadBalancers", {"BackendPrivateIps": ips, "Offset": offset, "Limit": MAX_PAGE})
-            page = reply.get("LoadBalancerSet") or []
-            ids.extend(lb["LoadBalancerId"] for lb in page if lb.get("LoadBalancerId"))
+            # LoadBalancerSet, its LoadBalancerId and TotalCount may be null (api.json): an unknown set
+            # is not an empty one, and a short page, not TotalCount, ends the paging.
+            page = reply.get("LoadBalancerSet")
+            if page is None or any(lb.get("LoadBalancerId") is None for lb in page):
+                raise CloudError(null_in_reply("ecm:DescribeLoadBalancers", "LoadBalancerSet", reply.get("RequestId")))
+            ids.extend(lb["LoadBalancerId"] for lb in page)
             offset += len(page)
-            if not page or offset >= int(reply.get("TotalCount") or 0):
+            total = reply.get("TotalCount")
+            if len(page) < MAX_PAGE or (total is not None and offset >= int(total)):
                 return ids
 
     found, failed = bisect(list(private_ips), read)
@@ -58,12 +72,26 @@ def load_balancers_with_backends(session: CloudSession, private_ips: Sequence[st
 
 
 def describe_targets(session: CloudSession, load_balancer_id: str) -> List[Dict[str, Any]]:
+    """The listeners of an ECM load balancer. Listeners, and each listener's ListenerId, Targets and each
+    target's InstanceId and Port, may be null (api.json): a load balancer whose targets are unknown
+    fails the read (retried later) rather than passing for one without this instance."""
     reply = session.call("ecm", "DescribeTargets", {"LoadBalancerId": load_balancer_id})
-    return list(reply.get("Listeners") or [])
+    listeners = reply.get("Listeners")
+    for listener in listeners or []:
+        targets = listener.get("Targets")
+        if listener.get("ListenerId") is None or targets is None or any(
+                t.get("InstanceId") is None or t.get("Port") is None for t in targets):
+            listeners = None
+            break
+    if listeners is None:
+        raise CloudError(null_in_reply("ecm:DescribeTargets", f"the listeners and targets of {load_balancer_id}",
+                                       reply.get("RequestId")))
+    return list(listeners)
 
 
-DEREGISTER_IS_SYNCHRONOUS = False
-"""Whether ECM BatchDeregisterTargets is a task is UNCONFIRMED (docs/cloud-facts.md#ecm-batchderegistertargets): its task is polled."""
+DEREGISTER_IS_SYNCHRONOUS = not is_asynchronous("ecm", "BatchDeregisterTargets")
+"""BatchDeregisterTargets is done when it answers (asynchrony.py: api.json and doc 1108/48469 do not call it
+asynchronous); verification re-reads the bindings either way."""
 
 
 def batch_deregister(

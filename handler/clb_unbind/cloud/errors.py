@@ -22,9 +22,13 @@ BUSY_CODES = (
 )
 
 NOT_SENT = "MessageNotSent"  # the function's own: SendCmqMsg answered Result false ("true表示发送成功")
+# The function's own: a reply member the work needs came back null, which Tencent's API spec allows for it
+# (api.json `value_allowed_null`, the SDK's "此字段可能返回 null，表示取不到有效值"): nothing is known, so try later.
+NULL_IN_REPLY = "ReplyMemberNull"
 
 RETRYABLE_PREFIXES = BUSY_CODES + (
     NOT_SENT,
+    NULL_IN_REPLY,
     "RequestLimitExceeded",  # more than 20 requests a second to one action (docs/cloud-facts.md#clb-rate-limit)
     "FailedOperation.RateLimitExceeded",
     "FailedOperation.RequestTimeout",
@@ -46,6 +50,11 @@ PERMANENT_PREFIXES = (
     "UnknownParameter",
     "MissingParameter",
 )
+
+
+def null_in_reply(action: str, member: str, request_id: str | None = None) -> CloudFailure:
+    return CloudFailure(NULL_IN_REPLY, f"{member} came back null (the API may answer null there): unknown, retried later",
+                        action, request_id)
 
 
 def is_retryable(code: str) -> bool:
