@@ -110,10 +110,10 @@ def dashboard_data(topic: Any, region: str) -> Json:
          "topicId": topic, "region": region, "syntaxRule": 1} for name in CHARTS]}
 
 
-def _alarm_params(w: Watch, a: Alarm, topic: Any) -> Json:
+def _alarm_params(w: Watch, a: Alarm, topic: Any, logset: Any) -> Json:
     params: Json = {
         "Name": w.alarm_name(a),
-        "AlarmTargets": [{"TopicId": topic, "Query": QUERIES[a.query].text, "Number": 1, "SyntaxRule": 1,
+        "AlarmTargets": [{"LogsetId": logset, "TopicId": topic, "Query": QUERIES[a.query].text, "Number": 1, "SyntaxRule": 1,
                           "StartTimeOffset": -WINDOW_MINUTES, "EndTimeOffset": 0}],
         "MonitorTime": {"Type": "Period", "Time": 1},
         "Condition": a.condition, "AlarmLevel": a.level, "TriggerCount": 1, "AlarmPeriod": REPEAT_MINUTES,
@@ -220,7 +220,7 @@ def steps(cloud: Cloud, w: Watch, region: str, function: Optional[Json], role: s
                         "and pass its id, or leave NOTICE out")
     found, board = _ours(cloud, w)
     for a in alarms(w.latency_seconds):
-        wanted = _alarm_params(w, a, topic_id)
+        wanted = _alarm_params(w, a, topic_id, logset_id)
         live_alarm = found.get(wanted["Name"])
         resource = f"CLS alarm {wanted['Name']}"
         if live_alarm is None:
@@ -287,7 +287,8 @@ def findings(cloud: Cloud, function: Optional[Json], w: Watch) -> List[Finding]:
     missing = []
     silent = []
     for a in alarms(w.latency_seconds):
-        wanted = _alarm_params(Watch(w.function, w.namespace, latency_seconds=w.latency_seconds), a, topic_id)
+        wanted = _alarm_params(Watch(w.function, w.namespace, latency_seconds=w.latency_seconds), a, topic_id,
+                                (topic or {}).get("LogsetId"))
         live = found.get(wanted["Name"])
         if live is None or not _same_alarm({**live, "AlarmNoticeIds": []}, wanted):
             missing.append(a.key)
