@@ -301,7 +301,7 @@ def test_a_malformed_queue_answer_ends_the_consumer_and_the_sweep_still_runs(fle
         canned.answers.extend([(200, reply)] * 50)
         scale_in_lost = [leaving_id(0), leaving_id(1)]
         fleet.scale_in(GROUP, scale_in_lost, publish=False)
-        answer = timer(invoke, fleet, timeout_ms=3000, CLB_UNBIND_GROUPS=GROUP, CLB_UNBIND_CMQ_ENDPOINT=canned.url())
+        answer = timer(invoke, fleet, timeout_ms=10000, CLB_UNBIND_GROUPS=GROUP, CLB_UNBIND_CMQ_ENDPOINT=canned.url())
     finally:
         canned.server.shutdown()
         canned.server.server_close()
