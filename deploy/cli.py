@@ -237,58 +237,50 @@ def run_check(args: argparse.Namespace, cloud_factory: Callable[..., Cloud], say
     return OK if all(f.ok for f in findings) else FAILED
 
 
-def run_timer(args: argparse.Namespace, cloud_factory: Callable[..., Cloud], say: Callable[[str], None]) -> int:
+def _guarded(command: str, say: Callable[[str], None], body: Callable[[], int]) -> int:
+    """Run one operator command: missing credentials or a failed read is one clear line and exit 2."""
     try:
-        cloud = cloud_factory(_region(args.region), dry_run=False)
-        return localrun.timer_run(cloud, args.function, args.namespace, args.seconds, say)
+        return body()
     except CredentialError as exc:
-        say(f"timer-run: {exc}")
+        say(f"{command}: {exc}")
         return USAGE
     except ApiFailure as exc:
-        say(f"timer-run: reading the deployment failed: {exc}")
+        say(f"{command}: reading the deployment failed: {exc}")
         return USAGE
+
+
+def run_timer(args: argparse.Namespace, cloud_factory: Callable[..., Cloud], say: Callable[[str], None]) -> int:
+    def body() -> int:
+        cloud = cloud_factory(_region(args.region), dry_run=False)
+        return localrun.timer_run(cloud, args.function, args.namespace, args.seconds, say)
+    return _guarded("timer-run", say, body)
 
 
 def run_teardown(args: argparse.Namespace, cloud_factory: Callable[..., Cloud], say: Callable[[str], None]) -> int:
-    region = _region(args.region)
-    try:
+    def body() -> int:
+        region = _region(args.region)
         cloud = cloud_factory(region, dry_run=not args.yes)
         inputs = teardown.inputs_for(args.function, args.namespace, region, args.queue, args.dead_letter_queue)
         return teardown.teardown(cloud, inputs, args.force, say)
-    except CredentialError as exc:
-        say(f"teardown: {exc}")
-        return USAGE
-    except ApiFailure as exc:
-        say(f"teardown: reading the deployment failed: {exc}")
-        return USAGE
+    return _guarded("teardown", say, body)
 
 
 def run_rollback(args: argparse.Namespace, cloud_factory: Callable[..., Cloud], say: Callable[[str], None]) -> int:
-    try:
+    def body() -> int:
         cloud = cloud_factory(_region(args.region), dry_run=bool(args.dry_run or args.list))
         if args.list:
             for line in release.version_lines(cloud, args.function, args.namespace) or ["no published version"]:
                 say(line)
             return OK
         return release.rollback(cloud, args.function, args.namespace, args.version, say)
-    except CredentialError as exc:
-        say(f"rollback: {exc}")
-        return USAGE
-    except ApiFailure as exc:
-        say(f"rollback: reading the deployment failed: {exc}")
-        return USAGE
+    return _guarded("rollback", say, body)
 
 
 def run_deadletters(args: argparse.Namespace, cloud_factory: Callable[..., Cloud], say: Callable[[str], None]) -> int:
-    try:
+    def body() -> int:
         cloud = cloud_factory(_region(args.region), dry_run=bool(args.dry_run or args.action == "list"))
         return deadletters.run(cloud, args, say)
-    except CredentialError as exc:
-        say(f"deadletters: {exc}")
-        return USAGE
-    except ApiFailure as exc:
-        say(f"deadletters: reading the deployment failed: {exc}")
-        return USAGE
+    return _guarded("deadletters", say, body)
 
 
 def main(argv: Optional[Sequence[str]] = None, cloud_factory: Optional[Callable[..., Cloud]] = None,
