@@ -82,18 +82,39 @@ def _heartbeat(session: CloudSession, notice: Notice) -> Optional[int]:
     return hook.heartbeat_timeout if hook is not None else None
 
 
+def _preferred(n: Notice, had: Optional[Notice], sent: Optional[DrainState]) -> bool:
+    """Whether `n` rather than `had` speaks for its instance in this look. The run's own chain first (the
+    envelope it sent, back early: `look` matches), then the older drain of two (a resumed drain whose
+    envelope came back after all), then one with a drain state over a bare notice."""
+    if had is None:
+        return True
+    if sent is not None and (had.drain is not None and had.drain.look == sent.look):
+        return False
+    if sent is not None and n.drain is not None and n.drain.look == sent.look:
+        return True
+    return n.drain is not None and (had.drain is None or n.drain.since < had.drain.since)
+
+
 def look(session: CloudSession, notices: Sequence[Notice], mine: Dict[str, Tuple[Binding, ...]]) -> DrainLook:
     settings = session.settings
     now = time.time()
     out = DrainLook()
+    sent = sent_this_run(session)
     wanted: Dict[str, Notice] = {}
     for n in notices:
         if n.dry_run or not mine.get(n.instance_id):
             continue
-        had = wanted.get(n.instance_id)
-        # Two envelopes of one instance (a resumed drain whose envelope came back after all): keep the older drain.
-        if had is None or (n.drain is not None and (had.drain is None or n.drain.since < had.drain.since)):
+        if _preferred(n, wanted.get(n.instance_id), sent.get(n.instance_id)):
             wanted[n.instance_id] = n
+    for iid, notice in sorted(wanted.items()):
+        earlier = sent.get(iid)
+        state = notice.drain
+        if earlier is not None and (state is None or state.look != earlier.look):
+            out.pending[iid] = earlier
+            out.carried.add(iid)
+            decision("drain_duplicate", instance_id=iid, since=state.since if state else None, kept_since=earlier.since,
+                     reason="this run already re-queued the instance's drain: this chain ends here")
+    wanted = {iid: n for iid, n in wanted.items() if iid not in out.carried}
     if not wanted:
         return out
     lbs = {b.load_balancer_id for iid in wanted for b in mine[iid] if _metered(b)}
@@ -107,17 +128,9 @@ def look(session: CloudSession, notices: Sequence[Notice], mine: Dict[str, Tuple
                      reason="no VIP to read connections by: these bindings wait the fixed time")
     states: Dict[str, DrainState] = {}
     to_zero: List[Binding] = []
-    sent = sent_this_run(session)
     for iid, notice in sorted(wanted.items()):
         bindings = mine[iid]
         state = notice.drain
-        earlier = sent.get(iid)
-        if earlier is not None and (state is None or state.look != earlier.look):
-            out.pending[iid] = earlier
-            out.carried.add(iid)
-            decision("drain_duplicate", instance_id=iid, since=state.since if state else None, kept_since=earlier.since,
-                     reason="this run already re-queued the instance's drain: this chain ends here")
-            continue
         if state is None:
             cap = cap_seconds(settings.drain_max_seconds, _heartbeat(session, notice), settings.timer_seconds,
                               settings.consume_seconds, settings.safety_margin_seconds)

@@ -49,15 +49,15 @@ def stuck(emu: Any) -> None:
 
 def test_the_next_scheduled_run_reads_a_late_drain_envelope_before_its_sweep_and_does_not_resume(
         emulator: Any, invoke: Any) -> None:
-    """A run that sweeps late (here after a 5.5 s long poll on an empty queue) starts two drains; the
+    """A run that sweeps late (here after a 6 s long poll on an empty queue) starts two drains; the
     next run, at the timer's next firing, must find their envelope in the queue rather than resume
     them. It failed before: the envelope came back half an interval after it was sent, after that run's
     queue pass, and its sweep resumed both instances, a second chain for each."""
     stuck(emulator)
-    period = 8.0
+    period = 10.0  # the sweep sends at about 6 s: after half the period (the old delay's miss), well before its end
     env: Dict[str, str] = {**ENV, "CLB_UNBIND_TIMER_SECONDS": str(int(period))}
     wait_until(next_firing(period, time.time()) + 0.05)
-    first = invoke(TIMER, **{**env, "CLB_UNBIND_POLL_SECONDS": "5.5"})
+    first = invoke(TIMER, **{**env, "CLB_UNBIND_POLL_SECONDS": "6"})
     assert sorted(first["sweep"]["reconciled"]) == LEAVING
     assert chains(emulator) == {i: 1 for i in LEAVING}
     wait_until(next_firing(period, time.time()) + 0.9)
@@ -101,7 +101,9 @@ def test_a_redelivered_drain_envelope_is_idempotent(emulator: Any, invoke: Any) 
         body = next(m["body"] for m in emulator.messages(QUEUE) if '"drain"' in m["body"])
         send_to_queue(emulator, QUEUE, body)
         assert sum(chains(emulator).values()) == len(LEAVING) + len(json.loads(body)["notices"])
-        wait_until(next_firing(period, time.time()) + 0.5)
+        # An envelope sent in the last second before a firing is visible up to 1 s after it (at least 1 s
+        # of delay): wait past that, as the function's long poll would.
+        wait_until(next_firing(period, time.time()) + 1.2)
         again = invoke(TIMER, **env)
         assert again["queue"]["passes"] == passes
         assert again["apiCalls"]["tdmq:SendCmqMsg"] == (1 if per_pass == "100" else 2)

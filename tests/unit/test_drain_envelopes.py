@@ -70,3 +70,17 @@ def test_a_drain_envelope_is_visible_by_the_next_timer_firing_and_at_least_a_sec
     assert drain_delay(60, 1_700_000_040.0) == 60
     assert drain_delay(1, 1_700_000_000.3) == 1
     assert drain_delay(30, 1_700_000_001.0) == 9  # 1_700_000_010 is a multiple of 30
+
+
+def test_a_look_prefers_the_runs_own_chain_then_the_older_drain_then_a_drain_over_a_bare_notice() -> None:
+    from dataclasses import replace
+
+    from clb_unbind.drain_run import _preferred
+
+    own, older, bare = draining(5).notice, draining(1).notice, draining(9).notice
+    own = replace(own, drain=draining(5).drain)
+    older = replace(older, drain=draining(1).drain)
+    sent = own.drain
+    assert _preferred(own, older, sent) and not _preferred(older, own, sent)  # the run's own envelope, back early
+    assert _preferred(older, own, None) and not _preferred(own, older, None)  # no own chain: the older drain
+    assert _preferred(older, bare, None) and not _preferred(bare, older, None)
