@@ -113,9 +113,10 @@ def group_line(reading: Reading, g: GroupView) -> Tuple[str, List[str]]:
     unread = [f"{iid} ({code})" for iid, code in sorted(reading.failed.items()) if iid in dict(g.members)]
     if unread:
         problems.append(f"unread: {', '.join(unread)}")
-    text = (f"{g.group_id}: {len(g.members)} member(s); would unbind: {_counts(unbind)}; left alone: {_counts(alone)}"
+    text = (f"{g.group_id}: {len(g.members)} member(s); bindings by kind the function would unbind: {_counts(unbind)}; "
+            f"left alone: {_counts(alone)}"
             + (f" (on {', '.join(sorted(alone_lbs))}, outside CLB_UNBIND_ALLOWED_LOAD_BALANCERS)" if alone else "")
-            + f"; not bound: {not_bound}")
+            + f"; members not bound: {not_bound}")
     if g.classic:
         text += f"; classic load balancers of the group: {', '.join(g.classic)} (seen: classic)"
     return "; ".join([text, *notes, *problems]), problems
