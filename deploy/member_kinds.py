@@ -20,7 +20,8 @@ What it cannot see, from the sources:
   TargetAttributes[] {Port, Weight}}) that the function's reads do not find there: bound in a way the
   reverse lookup does not report, or not bound at all (a member still ``ATTACHING_LB``, or a failed
   attach); either way the function's view and the group's configuration disagree. Only ``IN_SERVICE``
-  members are held to it.
+  members are held to it. The same for the group's classic load balancers (``LoadBalancerIdSet``), read
+  with the function's ``DescribeClassicalLBByInstanceId``.
 
 A forward entry whose listener forwards to a target group (``TARGETGROUP``, ``TARGETGROUP-V2``):
 ``ForwardLoadBalancer`` has no target-group member (SDK autoscaling 3.1.169, docs/cloud-facts.md#clb-target-groups),
@@ -110,6 +111,13 @@ def group_line(reading: Reading, g: GroupView) -> Tuple[str, List[str]]:
                 problems.append(f"cannot see: {len(absent)} IN_SERVICE member(s) ({', '.join(absent[:5])}"
                                 f"{', …' if len(absent) > 5 else ''}) not found on forward {where}, where the group's "
                                 f"configuration binds them")
+    for lb in g.classic:
+        absent = [iid for iid, state in g.members if state == "IN_SERVICE" and iid not in reading.failed
+                  and not any(b.kind.value == "classic" and b.load_balancer_id == lb for b in reading.bindings.get(iid, ()))]
+        if absent:
+            problems.append(f"cannot see: {len(absent)} IN_SERVICE member(s) ({', '.join(absent[:5])}"
+                            f"{', …' if len(absent) > 5 else ''}) not found on classic {lb}, where the group's "
+                            f"configuration binds them")
     unread = [f"{iid} ({code})" for iid, code in sorted(reading.failed.items()) if iid in dict(g.members)]
     if unread:
         problems.append(f"unread: {', '.join(unread)}")

@@ -95,6 +95,18 @@ def test_every_member_on_its_forward_listener_holds(ops_for: Callable[..., Ops])
     assert row["ok"], row
 
 
+def test_members_missing_from_the_groups_own_classic_load_balancer_are_reported(ops_for: Callable[..., Ops]) -> None:
+    estate = mixed_estate()
+    estate["scalingGroups"][0]["loadBalancerIds"] = ["lb-classic1"]
+    ops = ops_for(estate)
+    assert ops.setup()[0] == 0
+    row = rows(ops)["member_bindings"]
+    assert not row["ok"]
+    assert ("cannot see: 3 IN_SERVICE member(s) (ins-web00001, ins-web00002, ins-web00004) not found on classic "
+            "lb-classic1, where the group's configuration binds them") in row["detail"]
+    assert "classic load balancers of the group: lb-classic1 (seen: classic)" in row["detail"]
+
+
 def test_a_forward_listener_in_target_group_mode_is_reported_unconfirmed(ops_for: Callable[..., Ops]) -> None:
     ops = ops_for(_forward(mixed_estate(), "lb-tgroup01", "lbl-tg000001", 7000))
     assert ops.setup()[0] == 0
