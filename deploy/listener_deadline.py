@@ -72,6 +72,12 @@ def _listener_line(lb: str, x: Dict[str, Any], mode: str) -> str:
     else:
         then = (f"the unbind ({when}) triggers no rescheduling: what CLB does with connections still open then is "
                 f"UNCONFIRMED")
+    kind = str(x.get("TargetType") or "NODE")
+    if kind == "POLARIS":
+        then = "a POLARIS listener: the function unbinds nothing here (it cannot see its backends)"
+    elif kind != "NODE":
+        then += (f" ({kind}: the function removes members from the target group, not from the listener; whether the "
+                 f"listener's reschedule settings apply to that is UNCONFIRMED)")
     return f"{head}: {then}"
 
 

@@ -163,7 +163,20 @@ def test_layer4_listeners_are_reported_with_their_reschedule_settings_and_the_dr
             "connections still open then is UNCONFIRMED") in row["detail"]
     assert "RescheduleTargetZeroWeight on (ModifyListener; no read reports it" in row["detail"]
     assert "lbl-http0080" not in row["detail"] and "lbl-https443" not in row["detail"]  # layer 7: no reschedule settings
+    assert ("lb-tgroup01/lbl-tg000001 TCP:7000: DeregisterTargetRst off, RescheduleInterval 0 s, RescheduleStartTime 0: "
+            "the unbind (at the drain's end (zero connections, or the cap)) triggers no rescheduling: what CLB does with "
+            "connections still open then is UNCONFIRMED (TARGETGROUP: the function removes members from the target "
+            "group, not from the listener; whether the listener's reschedule settings apply to that is UNCONFIRMED)"
+            ) in row["detail"]
     assert ops.writes() == []  # check changes no listener
+
+
+def test_a_polaris_listener_gets_no_unbind_advice(ops_for: Callable[..., Ops]) -> None:
+    ops = ops_for(_forward(deadline_estate(), "lb-polaris1", "lbl-polar001", 6000))
+    assert ops.setup()[0] == 0
+    row = rows(ops)["listener_deadline"]
+    assert ("lb-polaris1/lbl-polar001 TCP:6000: DeregisterTargetRst off, RescheduleInterval 0 s, RescheduleStartTime 0: "
+            "a POLARIS listener: the function unbinds nothing here (it cannot see its backends)") in row["detail"]
 
 
 def test_setup_changes_no_listener(ops_for: Callable[..., Ops]) -> None:
