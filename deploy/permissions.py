@@ -57,7 +57,7 @@ GRANTS: Tuple[Grant, ...] = (
           "follow the asynchronous weight change, and the target-group and classic unbinds, to their end"),
     Grant("clb:DescribeLoadBalancers", ("*",), f"SDK clb DescribeLoadBalancersRequest (LoadBalancerIds, at most 20); {DISCOVERED}",
           "adaptive drain: each load balancer's VIP and VPC, the dimensions Cloud Monitor keys a backend's connections by"),
-    Grant("monitor:GetMonitorData", ("*",), "SDK monitor GetMonitorDataRequest (namespace QCE/LB_RS_PRIVATE, docs/drain.md); "
+    Grant("monitor:GetMonitorData", ("*",), "SDK monitor GetMonitorDataRequest (namespaces QCE/LB_RS_PRIVATE, QCE/LB_PUBLIC, QCE/ECM_LB, docs/drain.md); "
           "resource *: the backends read are found at run time",
           "adaptive drain: read each drained backend's current connections (Connum), to unbind once they reach 0"),
     Grant("clb:DescribeTargetGroupInstances", ("*",), f"SDK clb DescribeTargetGroupInstancesRequest (filter BindIP); {DISCOVERED}",
@@ -83,6 +83,8 @@ GRANTS: Tuple[Grant, ...] = (
           "find the ECM listeners the instance is bound to"),
     Grant("ecm:BatchDeregisterTargets", ("*",), f"SDK ecm BatchDeregisterTargetsRequest; {DISCOVERED}",
           "unbind the instance from each ECM listener"),
+    Grant("ecm:BatchModifyTargetWeight", ("*",), f"SDK ecm BatchModifyTargetWeightRequest (synchronous); {DISCOVERED}",
+          "adaptive drain of an ECM binding: weight 0 before its connections are read in QCE/ECM_LB (docs/drain.md#ecm)"),
     Grant("as:DescribeLifecycleHooks", ("*",), "SDK autoscaling DescribeLifecycleHooksRequest; a read across groups",
           "tell the project's own INSTANCE_TERMINATING hook from another team's before completing anything"),
     Grant("as:DescribeAutoScalingInstances", ("*",), "SDK autoscaling DescribeAutoScalingInstancesRequest; a read across groups",

@@ -1,5 +1,5 @@
 """ECM 2019-07-19: DescribeInstances, DescribeLoadBalancers, DescribeTargets, BatchDeregisterTargets,
-DescribeLoadBalanceTaskStatus.
+BatchModifyTargetWeight, DescribeLoadBalanceTaskStatus.
 
 Behaviour sources:
 * docs/cloud-facts.md#ecm-takes-no-region: the common ``Region`` parameter is not required for the LB APIs ("本接口不需要传递此参数")
@@ -20,14 +20,21 @@ Behaviour sources:
   (其他操作正在运行，无法进行当前操作), used for the lock. UNCONFIRMED against the live service.
 * The 500-target cap of BatchDeregisterTargets is assumed from CLB (docs/cloud-facts.md#ecm-batchderegistertargets: UNCONFIRMED for ECM).
   It is synchronous like CLB's (api.json, see ``batch_deregister_targets``).
+* BatchModifyTargetWeight (``BatchModifyTargetWeightRequest``: LoadBalancerId, ModifyList of
+  ``TargetsWeightRule`` {ListenerId, Targets, Weight}; weight "取值范围：0~100"; the response has only a
+  RequestId): synchronous, as api.json does not call it asynchronous. No ModifyList limits are published
+  for ECM: the 500-target cap above is applied (UNCONFIRMED). The weight change is recorded in the
+  connection model (``emulator/connections.py``) as CLB's is.
 """
 from __future__ import annotations
 
 from typing import Any
 
-from ..errors import ApiError
+from ..errors import ApiError, missing
 from ..estate import ID_RE, Instance, LoadBalancer, Target
-from .clb import apply_now, find_target, not_bound, parse_batch_targets
+import time
+
+from .clb import apply_now, check_weight, find_target, not_bound, parse_batch_targets, resolve_ip
 from ..faults import deny
 from .common import ActionSpec, Ctx, ServiceSpec, check_count, filters, page, require
 
@@ -180,6 +187,46 @@ def batch_deregister_targets(ctx: Ctx, params: dict) -> dict:
     return {"FailListenerIdSet": failed}
 
 
+def batch_modify_target_weight(ctx: Ctx, params: dict) -> dict:
+    lb_id = require(params, "LoadBalancerId")
+    rules = require(params, "ModifyList")
+    check_count([t for r in rules for t in r.get("Targets") or []], 500, "ModifyList.N.Targets", LENGTH)
+    lb = ecm_lb(ctx, lb_id)
+    estate = ctx.estate
+    ops = []
+    for i, r in enumerate(rules):
+        path = f"ModifyList.{i}."
+        lid = require(r, "ListenerId", path)
+        listener = lb.listener(lid)
+        if listener is None:
+            raise ApiError(LISTENER_ID_NOT_FOUND, f"Listener {lid} not found in {lb.lb_id}.")
+        check_weight(r.get("Weight"), f"{path}Weight")
+        for j, t in enumerate(require(r, "Targets", path)):
+            tpath = f"{path}Targets.{j}."
+            if t.get("Port") is None:
+                raise missing(f"{tpath}Port")
+            weight = t.get("Weight") if t.get("Weight") is not None else r.get("Weight")
+            if weight is None:
+                raise missing(f"{path}Weight")
+            check_weight(weight, f"{tpath}Weight")
+            ip, inst, _ = resolve_ip(estate, t, tpath, kind="ecm")
+            target = find_target(listener.targets, ip, t["Port"], inst)
+            if target is not None:
+                ops.append(_weight_op(ctx, lb.lb_id, lid, target.ip, target.port, weight))
+    ctx.ensure_writable(lb, OPERATION_CONFLICT)
+    apply_now(ctx, lb.lb_id, ops, len(ops))
+    return {}
+
+
+def _weight_op(ctx: Ctx, lb_id: str, lid: str, ip: str, port: int, weight: int):
+    estate = ctx.estate
+
+    def apply() -> None:
+        if estate.set_weight(lb_id, lid, None, ip, port, weight):
+            estate.connections.weight_changed(lb_id, lid, ip, port, weight, time.time())
+    return apply
+
+
 def describe_load_balance_task_status(ctx: Ctx, params: dict) -> dict:
     task_id = require(params, "TaskId")
     task = ctx.emu._tasks.get(task_id)
@@ -198,6 +245,7 @@ SERVICE = ServiceSpec(
         "DescribeLoadBalancers": ActionSpec(describe_load_balancers),
         "DescribeTargets": ActionSpec(describe_targets),
         "BatchDeregisterTargets": ActionSpec(batch_deregister_targets, write=True, lb_write=True),
+        "BatchModifyTargetWeight": ActionSpec(batch_modify_target_weight, write=True, lb_write=True),
         "DescribeLoadBalanceTaskStatus": ActionSpec(describe_load_balance_task_status),
     },
     region_required=False,

@@ -12,7 +12,12 @@ Namespaces, each at the real-server and real-server port levels, dimensions ``vi
 numeric one): ``QCE/LB_RS_PRIVATE`` (private CLBs, ``LoadBalancerType`` INTERNAL), metrics ``Connum`` and
 ``NewConn``; ``QCE/LB_PUBLIC`` (public CLBs, OPEN), metrics ``ConNum`` (Tencent docs 248/10997) or
 ``Connum`` (the GetMonitorData page for public CLB) and ``NewConn``. A load balancer answers only in its
-own namespace. A dimension set that names no bound backend, or a period not yet published, has no data
+own namespace. ``QCE/ECM_LB`` (ECM load balancers, Tencent Cloud Monitor's ECM "Layer-4 CLB" page,
+intlcloud-documents ``yehe_doc/开发者服务/云监控/云产品监控指标/边缘计算机器/负载均衡四层协议监控指标``), metrics
+``ConNum`` and ``NewConn``, the same dimension names (``vpcId`` the ``vpc-`` id: ECM has no numeric one);
+the ECM load balancer's region is its ECM region, which is not the monitor request's, so it is not
+matched. Where the knob ``monitor_no_ecm_regions`` names the request's region, every ECM dimension set
+has no data point (a model of "documented only for some regions"). A dimension set that names no bound backend, or a period not yet published, has no data
 point (``Timestamps: []``, as api.json's example). Connections come from ``emulator/connections.py``; the knob
 ``monitor_period_seconds`` shortens periods for tests (timestamps then step by it, not by 60).
 """
@@ -31,9 +36,11 @@ LIMITED_ACCESS = "LimitExceeded.LimitedAccess"
 DATA_QUERY_FAILED = "FailedOperation.DataQueryFailed"
 MAX_INSTANCES = 10
 MAX_POINTS = 1440
-NAMESPACES = {"QCE/LB_RS_PRIVATE": {"Connum", "NewConn"}, "QCE/LB_PUBLIC": {"ConNum", "Connum", "NewConn"}}
+ECM_LB = "QCE/ECM_LB"
+NAMESPACES = {"QCE/LB_RS_PRIVATE": {"Connum", "NewConn"}, "QCE/LB_PUBLIC": {"ConNum", "Connum", "NewConn"},
+              ECM_LB: {"ConNum", "NewConn"}}
 LB_TYPE = {"QCE/LB_RS_PRIVATE": "INTERNAL", "QCE/LB_PUBLIC": "OPEN"}
-PERIODS = {PERIOD, 300}
+PERIODS = {PERIOD, 300}  # every namespace's page lists 60 and 300 for connections (ECM_LB: also 3600, 86400)
 RS_DIMENSIONS = {"vip", "vpcId", "loadBalancerPort", "protocol", "lanIp"}
 CHINA = timezone(timedelta(hours=8))
 
@@ -67,12 +74,18 @@ def _dimensions(instance: dict, index: int, namespace: str) -> dict[str, str]:
 def _backends(ctx: Ctx, dims: dict[str, str], namespace: str) -> list[tuple[LoadBalancer, str, str, int]]:
     """(load balancer, listener id, ip, port) of every bound backend the dimension set names."""
     found = []
+    if namespace == ECM_LB and ctx.region in ctx.knobs.monitor_no_ecm_regions:
+        return found
     for lb in ctx.estate.load_balancers.values():
-        vpc_ok = dims["vpcId"] in (lb.vpc_id, str(ctx.estate.vpc_number(lb.vpc_id)))
-        if lb.kind != "clb" or lb.lb_type != LB_TYPE[namespace]:
-            continue
-        if lb.region != ctx.region or lb.vip != dims["vip"] or not vpc_ok:
-            continue
+        if namespace == ECM_LB:
+            if lb.kind != "ecm" or lb.vip != dims["vip"] or dims["vpcId"] != lb.vpc_id:
+                continue
+        else:
+            vpc_ok = dims["vpcId"] in (lb.vpc_id, str(ctx.estate.vpc_number(lb.vpc_id)))
+            if lb.kind != "clb" or lb.lb_type != LB_TYPE[namespace]:
+                continue
+            if lb.region != ctx.region or lb.vip != dims["vip"] or not vpc_ok:
+                continue
         for listener in lb.listeners:
             if str(listener.port) != dims["loadBalancerPort"] or listener.protocol.lower() != dims["protocol"].lower():
                 continue

@@ -46,6 +46,8 @@ def zero_weights(session: CloudSession, batch: Batch) -> BatchResult:
     calls as the ModifyList limits need (`plan.zero_weight_calls`), one after another."""
     if batch.kind is not Kind.LISTENER:
         return zero_other(session, batch)
+    if batch.cloud is Cloud.ECM:
+        return _zero_ecm(session, batch)
     from .cloud import clb
 
     assert is_asynchronous("clb", "BatchModifyTargetWeight")  # hence the poll below
@@ -61,6 +63,21 @@ def zero_weights(session: CloudSession, batch: Batch) -> BatchResult:
             failure = task_failure("clb:BatchModifyTargetWeight", status, message, task_id)
             return BatchResult(batch, failed=batch.bindings, failure=failure, request_ids=tuple(task_ids))
     return BatchResult(batch, request_ids=tuple(task_ids))
+
+
+def _zero_ecm(session: CloudSession, batch: Batch) -> BatchResult:
+    """ECM's BatchModifyTargetWeight: the same `ModifyList` shape as CLB's (no rules, so no LocationId) and
+    synchronous. ECM publishes no ModifyList limits; CLB's are kept (plan.py), as for ECM's unbind."""
+    from .cloud import ecm
+
+    assert not is_asynchronous("ecm", "BatchModifyTargetWeight")
+    request_ids: List[str] = []
+    for modify_list in zero_weight_calls(batch.bindings):
+        try:
+            request_ids.append(ecm.batch_modify_weight(session, batch.load_balancer_id, modify_list))
+        except CloudError as exc:
+            return BatchResult(batch, failed=batch.bindings, failure=exc.failure, request_ids=tuple(request_ids))
+    return BatchResult(batch, request_ids=tuple(request_ids))
 
 
 def run_per_load_balancer(

@@ -3,19 +3,31 @@
 
 Pure: the readings come in (cloud/monitor.py), the decision and the new state go out; the pipeline
 writes weights and unbinds. A period with no data point (not published yet, a gap, a failed read) is
-never a zero: it breaks a run of zeros, and only the cap ends such a drain.
+never a zero: it breaks a run of zeros, and only the cap ends such a drain. The one exception is a
+namespace whose coverage is not documented everywhere (`monitor.PROBED`, ECM's): a binding read there that
+has never had a single data point when its probe ends is taken to have no metric in this region, and
+waits the fixed time, saying so (`no_data_point`).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Dict, List, Mapping, Optional, Tuple
 
-from .cloud.monitor import PERIOD, Series
+from .cloud.monitor import PERIOD, PRIVATE, PROBED, Series
 from .wire.drain_state import BindingDrain, DrainState
 
 DRAINED = "drained"
 DRAIN_CAP = "drain_cap"
 FIXED_WAIT = "fixed_wait"
+NO_BACKEND_METRIC = "no_backend_metric"
+"""fixed_wait's reason: no per-backend metric exists for the binding (or its load balancer's address is unknown)."""
+NO_DATA_POINT = "no_data_point"
+"""fixed_wait's reason: its namespace never reported the binding's dimension set during the probe."""
+PROBE_LOOKS = 3
+"""How many looks (one timer interval apart) a binding in a `PROBED` namespace gets to show a first data
+point before it falls back to the fixed wait: the project's choice, not a cloud fact. Each look reads
+from one period before the weight change, so three looks a minute apart see at least two whole periods
+and a period of reporting delay."""
 
 
 @dataclass(frozen=True)
@@ -27,6 +39,8 @@ class Ended:
     """From the weight change to this decision."""
     connections: Optional[float] = None
     """`drain_cap`: the last reading (None: never read)."""
+    reason: Optional[str] = None
+    """`fixed_wait`: why no reading decided it (`no_backend_metric`, `no_data_point`)."""
 
 
 def cap_seconds(max_seconds: float, heartbeat: Optional[int], timer_seconds: float, run_seconds: float,
@@ -45,6 +59,7 @@ def fold(state: DrainState, series: Dict[Tuple, Series]) -> DrainState:
         if not points:
             out.append(b)
             continue
+        b = b if b.seen else b.model_copy(update={"seen": True})
         zeros, last, value = b.zeros, b.last_period, b.last_value
         for ts in sorted(t for t in points if t >= state.since and (last is None or t > last)):
             if last is not None and ts - last > PERIOD:
@@ -55,14 +70,20 @@ def fold(state: DrainState, series: Dict[Tuple, Series]) -> DrainState:
     return state.model_copy(update={"bindings": tuple(out)})
 
 
-def decide(state: DrainState, now: float, zero_readings: int, fixed_seconds: float) -> List[Ended]:
-    """The bindings whose drain ends now, and how."""
+def decide(state: DrainState, now: float, zero_readings: int, fixed_seconds: float,
+           probe_seconds: float = 0.0) -> List[Ended]:
+    """The bindings whose drain ends now, and how. `probe_seconds`: how long a binding in a `PROBED`
+    namespace may go without any data point before it waits the fixed time instead (from the weight change)."""
     ended = []
     seconds = round(max(now - state.since, 0.0), 3)
+    fixed_at = state.since + min(fixed_seconds, state.cap_at - state.since)
     for b in state.bindings:
         if b.backend is None:
-            if now >= state.since + min(fixed_seconds, state.cap_at - state.since):
-                ended.append(Ended(b.key, FIXED_WAIT, seconds))
+            if now >= fixed_at:
+                ended.append(Ended(b.key, FIXED_WAIT, seconds, reason=NO_BACKEND_METRIC))
+        elif (b.namespace or PRIVATE) in PROBED and not b.seen:
+            if now >= max(fixed_at, min(state.since + probe_seconds, state.cap_at)):
+                ended.append(Ended(b.key, FIXED_WAIT, seconds, reason=NO_DATA_POINT))
         elif b.zeros >= zero_readings:
             ended.append(Ended(b.key, DRAINED, seconds, 0.0))
         elif now >= state.cap_at:

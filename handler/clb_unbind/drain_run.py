@@ -21,11 +21,11 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 from .apply import run_per_load_balancer, zero_weights
-from .cloud import monitor
+from .cloud import ecm, monitor
 from .cloud.clb_addresses import Address, addresses
 from .cloud.errors import CloudError
 from .cloud.session import CloudSession
-from .drain_adaptive import Ended, cap_seconds, decide, fold, start
+from .drain_adaptive import PROBE_LOOKS, Ended, cap_seconds, decide, fold, start
 from .log import decision
 from .model import Binding, Cloud, Kind, Notice
 from .plan import plan
@@ -52,8 +52,14 @@ def sent_this_run(session: CloudSession) -> Dict[str, DrainState]:
 
 
 def _metered(b: Binding) -> bool:
-    """Cloud Monitor has per-backend connections for CLB listener targets only (docs/drain.md#ecm)."""
-    return b.cloud is Cloud.CLB and b.kind is Kind.LISTENER
+    """Cloud Monitor has per-backend connections for listener targets: CLB's (`QCE/LB_RS_PRIVATE`,
+    `QCE/LB_PUBLIC`) and ECM's (`QCE/ECM_LB`, docs/drain.md#ecm); none for target groups or classic ones."""
+    return b.kind is Kind.LISTENER and b.cloud in (Cloud.CLB, Cloud.ECM)
+
+
+def _weighed(b: Binding) -> bool:
+    """Whose weight the drain sets to 0: CLB's (listeners, target groups; classic: a no-op) and ECM's."""
+    return b.weight != 0 and (b.cloud is Cloud.CLB or _metered(b))
 
 
 def _backend(b: Binding, where: Dict[str, Address]) -> Optional[Tuple[str, str, int, str, str, int]]:
@@ -117,15 +123,7 @@ def look(session: CloudSession, notices: Sequence[Notice], mine: Dict[str, Tuple
     wanted = {iid: n for iid, n in wanted.items() if iid not in out.carried}
     if not wanted:
         return out
-    lbs = {b.load_balancer_id for iid in wanted for b in mine[iid] if _metered(b)}
-    where: Dict[str, Address] = {}
-    if lbs:
-        region = next(b.region for iid in wanted for b in mine[iid] if _metered(b))
-        try:
-            where = addresses(session, region, lbs)
-        except CloudError as exc:
-            decision("drain_addresses_unread", level=logging.WARNING, error_code=exc.code, error_message=exc.failure.message,
-                     reason="no VIP to read connections by: these bindings wait the fixed time")
+    where = _addresses(session, [b for iid in wanted for b in mine[iid] if _metered(b)])
     states: Dict[str, DrainState] = {}
     to_zero: List[Binding] = []
     for iid, notice in sorted(wanted.items()):
@@ -135,7 +133,7 @@ def look(session: CloudSession, notices: Sequence[Notice], mine: Dict[str, Tuple
             cap = cap_seconds(settings.drain_max_seconds, _heartbeat(session, notice), settings.timer_seconds,
                               settings.consume_seconds, settings.safety_margin_seconds)
             state = start([(b.label, _backend(b, where)) for b in bindings], now, cap, _namespaces(bindings, where))
-            heavy = [b for b in bindings if b.cloud is Cloud.CLB and b.weight != 0]
+            heavy = [b for b in bindings if _weighed(b)]
             to_zero += heavy
             decision("drain_started" if heavy else "drain_resumed", instance_id=iid, cap_seconds=round(cap, 3),
                      bindings=len(bindings), weights_written=len(heavy))
@@ -145,7 +143,7 @@ def look(session: CloudSession, notices: Sequence[Notice], mine: Dict[str, Tuple
             extra = tuple(BindingDrain(key=b.label, backend=_backend(b, where), namespace=spaces.get(b.label))
                           for b in bindings if b.label not in known)
             state = state.model_copy(update={"bindings": state.bindings + extra})
-            to_zero += [b for b in bindings if b.label not in known and b.cloud is Cloud.CLB and b.weight != 0]
+            to_zero += [b for b in bindings if b.label not in known and _weighed(b)]
         states[iid] = state
     if to_zero:
         for result in run_per_load_balancer(session, plan(to_zero), zero_weights):
@@ -155,12 +153,12 @@ def look(session: CloudSession, notices: Sequence[Notice], mine: Dict[str, Tuple
     series = _read(session, states, now)
     for iid, state in states.items():
         state = fold(state, series)
-        ended = decide(state, now, settings.drain_zero_readings, settings.drain_seconds)
+        ended = decide(state, now, settings.drain_zero_readings, settings.drain_seconds, PROBE_LOOKS * settings.timer_seconds)
         done = {e.key for e in ended}
         out.ends[iid] = ended
         out.release += [b for b in mine[iid] if b.label in done]
         for e in ended:
-            decision(e.how, instance_id=iid, binding=e.key, drain_seconds=e.seconds, connections=e.connections)
+            decision(e.how, instance_id=iid, binding=e.key, drain_seconds=e.seconds, connections=e.connections, reason=e.reason)
         if len(done) < len(state.bindings):
             out.pending[iid] = state.model_copy(update={"bindings": tuple(b for b in state.bindings if b.key not in done),
                                                         "look": uuid.uuid4().hex[:16]})
@@ -169,8 +167,28 @@ def look(session: CloudSession, notices: Sequence[Notice], mine: Dict[str, Tuple
     return out
 
 
+def _addresses(session: CloudSession, metered: Sequence[Binding]) -> Dict[str, Address]:
+    """Each metered binding's load balancer address: CLB's from clb DescribeLoadBalancers (in the bindings'
+    region), ECM's from ecm DescribeLoadBalancers (no region). One that cannot be read has none: its
+    bindings wait the fixed time."""
+    where: Dict[str, Address] = {}
+    for cloud in (Cloud.CLB, Cloud.ECM):
+        lbs = {b.load_balancer_id for b in metered if b.cloud is cloud}
+        if not lbs:
+            continue
+        try:
+            if cloud is Cloud.CLB:
+                where.update(addresses(session, next(b.region for b in metered if b.cloud is cloud), lbs))
+            else:
+                where.update(ecm.addresses(session, lbs))
+        except CloudError as exc:
+            decision("drain_addresses_unread", level=logging.WARNING, cloud=cloud.value, error_code=exc.code,
+                     error_message=exc.failure.message, reason="no VIP to read connections by: these bindings wait the fixed time")
+    return where
+
+
 def _read(session: CloudSession, states: Dict[str, DrainState], now: float) -> Dict[Tuple, monitor.Series]:
-    """One set of coalesced reads per namespace (one namespace a request): private CLBs, public CLBs."""
+    """One set of coalesced reads per namespace (one namespace a request): private CLBs, public CLBs, ECM."""
     by_namespace: Dict[str, Set[Tuple]] = {}
     for s in states.values():
         for b in s.bindings:

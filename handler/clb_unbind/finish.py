@@ -96,7 +96,8 @@ def outcome_dict(o: InstanceOutcome) -> Dict[str, Any]:
         "errors": [failure_dict(f) for f in o.failures],
         "lifecycleCompleted": o.lifecycle_completed,
         "lifecycle": "completed" if o.lifecycle_completed else o.lifecycle_note,
-        **({"drain": [{"binding": e.key, "how": e.how, "seconds": e.seconds, "connections": e.connections}
+        **({"drain": [{"binding": e.key, "how": e.how, "seconds": e.seconds, "connections": e.connections,
+                       **({"reason": e.reason} if e.reason else {})}
                       for e in o.drain_ends]} if o.drain_ends else {}),
         **({"draining": [b.key for b in o.drain.bindings]} if o.drain is not None else {}),
     }

@@ -73,7 +73,13 @@ def run_adaptive_drain(make_emulator: Any, invoke: Any, monkeypatch: Any) -> Lis
     scale_in(emulator, [leaving_id(i) for i in range(2)], publish=False)
     invoke(load_event("timer.json"), CLB_UNBIND_QUEUE=LIFECYCLE_QUEUE, CLB_UNBIND_GROUPS=group_id(0),
            CLB_UNBIND_POLL_SECONDS="0", CLB_UNBIND_DRAIN="adaptive", CLB_UNBIND_ENVELOPE_SECRET="cd" * 32)
-    return list(emulator.calls)
+    from tests.estates import base_estate
+
+    edge = start(make_emulator, monkeypatch, base_estate())  # an ECM drain's first look: ecm weights, QCE/ECM_LB
+    edge.set_knobs(monitor_period_seconds=1.0)
+    invoke({"instanceIds": ["ein-edge0001"]}, CLB_UNBIND_DRAIN="adaptive", CLB_UNBIND_ENVELOPE_SECRET="cd" * 32,
+           CLB_UNBIND_RETRY_QUEUE="clb-unbind-lifecycle")
+    return list(emulator.calls) + list(edge.calls)
 
 
 @pytest.fixture

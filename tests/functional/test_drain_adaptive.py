@@ -108,12 +108,45 @@ def test_a_crash_mid_drain_resumes_without_writing_weights_again(emu: Any, invok
     assert {d["how"] for d in drains(answers, "ins-web00001") if "lbl-tcp00080" in d["binding"]} == {"drained"}
 
 
-def test_ecm_has_no_backend_metric_and_waits_the_fixed_time_saying_so(emu: Any, invoke: Any) -> None:
-    answer = invoke({"instanceIds": ["ein-edge0001"]}, CLB_UNBIND_DRAIN="adaptive", CLB_UNBIND_DRAIN_SECONDS="0")
-    (outcome,) = answer["records"][0]["instances"]
-    assert outcome["status"] == "unbound"
-    assert outcome["drain"] and {d["how"] for d in outcome["drain"]} == {"fixed_wait"}
-    assert emu.count("GetMonitorData") == 0 and emu.count("BatchModifyTargetWeight") == 0
+EDGE = ("lb-edge0001", "lbl-edge0080", "10.8.0.11", 80)
+EDGE_DIRECT = {"instanceIds": ["ein-edge0001"]}
+
+
+def test_an_ecm_binding_is_read_in_qce_ecm_lb_and_unbound_in_the_third_period_not_before(emu: Any, invoke: Any) -> None:
+    """Before QCE/ECM_LB was sourced (docs/drain.md#ecm), ECM bindings ended `fixed_wait`, weights untouched."""
+    emu.set_connections("10.8.0.11", 10, close_per_period=5)
+    first = invoke(EDGE_DIRECT, **ENV, CLB_UNBIND_RETRY_QUEUE=QUEUE)
+    assert bound(emu, EDGE) and emu.count("BatchModifyTargetWeight", "ecm") == 1
+    assert all(b["weight"] == 0 for b in emu.bindings("ein-edge0001"))
+    answers = [first] + run_until(invoke, lambda: not bound(emu, EDGE))
+    zero_at = emu._estate.connections.zero_since[EDGE]
+    p1 = math.ceil(zero_at)
+    (unbind,) = [c for c in emu.calls if c.action == "BatchDeregisterTargets" and c.service == "ecm" and any(
+        t.get("Port") == 80 and t.get("ListenerId") == "lbl-edge0080" for t in c.params.get("Targets", []))]
+    # The first zero period starts two periods after p1, and is published a period and the delay later.
+    assert unbind.at >= p1 + 2 + 1 + 1
+    reads = [c.params for c in emu.calls if c.action == "GetMonitorData" and c.params["Namespace"] == "QCE/ECM_LB"]
+    assert reads and all(r["MetricName"] == "ConNum" for r in reads)
+    assert {tuple(sorted((d["Name"], d["Value"]) for d in i["Dimensions"])) for r in reads for i in r["Instances"]
+            if any(d["Value"] == "80" and d["Name"] == "port" for d in i["Dimensions"])} == {
+        (("lanIp", "10.8.0.11"), ("loadBalancerPort", "80"), ("port", "80"), ("protocol", "TCP"),
+         ("vip", "10.8.1.1"), ("vpcId", "vpc-edge0001"))}
+    edge = [d for d in drains(answers, "ein-edge0001") if "lbl-edge0080" in d["binding"]]
+    assert [d["how"] for d in edge] == ["drained"] and edge[0]["connections"] == 0.0 and "reason" not in edge[0]
+
+
+def test_an_ecm_binding_where_qce_ecm_lb_has_no_data_waits_the_fixed_time_saying_so(emu: Any, invoke: Any) -> None:
+    """A region whose Cloud Monitor never reports the ECM backend: no data point is never a zero, but after
+    three looks (CLB_UNBIND_TIMER_SECONDS apart) the binding is taken to have no metric, and waits the
+    fixed time (here 0) rather than the cap."""
+    emu.set_knobs(monitor_no_ecm_regions=["ap-guangzhou"])
+    emu.set_connections("10.8.0.11", 0)  # idle: a read would say 0, if there were one
+    answers = [invoke(EDGE_DIRECT, **ENV, CLB_UNBIND_RETRY_QUEUE=QUEUE)]
+    answers += run_until(invoke, lambda: not bound(emu, EDGE))
+    assert emu.count("GetMonitorData") >= 2
+    ends = drains(answers, "ein-edge0001")
+    assert ends and {(d["how"], d.get("reason")) for d in ends} == {("fixed_wait", "no_data_point")}
+    assert all(d["seconds"] >= 3 for d in ends) and {d["connections"] for d in ends} == {None}
 
 
 def _public_estate() -> Dict[str, Any]:

@@ -23,6 +23,9 @@ ASYNCHRONOUS: Dict[Tuple[str, str], bool] = {
     # (doc 1108/48469 the same), unlike e.g. clb DeregisterTargets. Before this rule the function polled
     # DescribeLoadBalanceTaskStatus after it on no source.
     ("ecm", "BatchDeregisterTargets"): False,
+    # tccli 3.1.189.1 ecm/v20190719/api.json, BatchModifyTargetWeight: "批量修改监听器绑定的后端机器的转发权重。"
+    # No "异步接口"; its response (SDK ecm 3.1.105) has only RequestId, no task to poll.
+    ("ecm", "BatchModifyTargetWeight"): False,
 }
 
 

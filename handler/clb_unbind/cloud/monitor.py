@@ -9,7 +9,9 @@ reads a look; private and public CLBs are two namespaces, so two sets of reads.
 Namespaces and metric names, as Tencent documents them per namespace (docs/drain.md#per-backend-connection-metrics-of-clb):
 private CLB `QCE/LB_RS_PRIVATE` `Connum`, public CLB `QCE/LB_PUBLIC` `ConNum`, both at the real-server
 port level with the same six dimensions (the documented order differs; a dimension set is matched by
-name, as the reply's `Dimensions` come back in any order).
+name, as the reply's `Dimensions` come back in any order). ECM load balancers `QCE/ECM_LB` `ConNum`, the
+same six names (docs/drain.md#ecm); that namespace is `PROBED`: its coverage is not documented region by
+region, so a binding read there that never gets a data point falls back to the fixed wait.
 """
 from __future__ import annotations
 
@@ -20,11 +22,16 @@ from .session import CloudSession, chunks
 
 PRIVATE = "QCE/LB_RS_PRIVATE"
 PUBLIC = "QCE/LB_PUBLIC"
+ECM = "QCE/ECM_LB"
 NAMESPACE = PRIVATE
-METRICS = {PRIVATE: "Connum", PUBLIC: "ConNum"}
+METRICS = {PRIVATE: "Connum", PUBLIC: "ConNum", ECM: "ConNum"}
 METRIC = METRICS[PRIVATE]
 _ORDER = {PRIVATE: ("vip", "vpcId", "loadBalancerPort", "protocol", "lanIp", "port"),
-          PUBLIC: ("vip", "loadBalancerPort", "protocol", "vpcId", "lanIp", "port")}
+          PUBLIC: ("vip", "loadBalancerPort", "protocol", "vpcId", "lanIp", "port"),
+          ECM: ("vip", "loadBalancerPort", "protocol", "vpcId", "lanIp", "port")}
+PROBED = frozenset({ECM})
+"""Namespaces whose coverage is not documented everywhere: a binding read there with no data point at all
+by the end of its probe (drain_adaptive.decide) waits the fixed time instead of the cap."""
 PERIOD = 60
 MAX_INSTANCES = 10
 MAX_POINTS = 1440

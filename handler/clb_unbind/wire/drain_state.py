@@ -22,10 +22,14 @@ class BindingDrain(_Model):
     """The binding's label (`Binding.label`): which binding these readings belong to."""
     backend: Optional[Tuple[str, str, int, str, str, int]] = None
     """The RS-port dimension set read (vip, vpc id, listener port, protocol, IP, port); none: no metric
-    exists for this binding (ECM, target groups), so it waits the fixed time."""
+    exists for this binding (target groups, classic, a load balancer with no address), so it waits the fixed time."""
     namespace: Optional[str] = Field(default=None, exclude_if=lambda v: v is None)
-    """The Cloud Monitor namespace the backend is read in: `QCE/LB_PUBLIC` for a public CLB; none (also
+    """The Cloud Monitor namespace the backend is read in: `QCE/LB_PUBLIC` for a public CLB, `QCE/ECM_LB` for
+    an ECM load balancer; none (also
     every envelope written before public CLBs were read) is the private CLB's `QCE/LB_RS_PRIVATE`."""
+    seen: bool = Field(default=False, exclude_if=lambda v: not v)
+    """A data point of this dimension set has been read (any period): the namespace reports it here. One in a
+    namespace of unconfirmed coverage (ECM's) that never is, falls back to the fixed wait (docs/drain.md#ecm)."""
     zeros: int = Field(default=0, ge=0)
     last_period: Optional[float] = None
     last_value: Optional[float] = None
