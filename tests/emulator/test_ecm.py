@@ -1,6 +1,8 @@
 """The ECM path: instance → IP/VPC → load balancers by backend IP → targets → batch unbind (synchronous)."""
 from __future__ import annotations
 
+import pytest
+
 from .conftest import Cloud, bound
 
 
@@ -46,3 +48,20 @@ def test_ecm_errors(cloud: Cloud) -> None:
     assert cloud.error("ecm", "DescribeTargets", {"LoadBalancerId": "lb-ecm11111", "Protocol": "TCP"}, raw=True).code \
         == "InvalidParameter"
     assert cloud.error("ecm", "DescribeLoadBalancers", {"EcmRegion": "ap-guangzhou"}).code == "InvalidParameterValue.InvalidEcmRegion"
+
+
+def test_ecm_batch_modify_target_weight_is_synchronous_and_checked(cloud: Cloud) -> None:
+    from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
+
+    resp = cloud.call("ecm", "BatchModifyTargetWeight", {"LoadBalancerId": "lb-ecm11111", "ModifyList": [
+        {"ListenerId": "lbl-ecm11111", "Targets": [{"InstanceId": "ein-leave001", "Port": 80, "Weight": 0}]}]})
+    assert resp.RequestId  # the response has nothing else (SDK ecm BatchModifyTargetWeightResponse)
+    weights = {(b["listenerId"], b["port"]): b["weight"] for b in cloud.emu.bindings("ein-leave001")}
+    assert weights[("lbl-ecm11111", 80)] == 0 and weights[("lbl-ecm22222", 5000)] != 0
+    for modify, code in (([{"ListenerId": "lbl-zzzz9999", "Targets": [{"InstanceId": "ein-leave001", "Port": 80}], "Weight": 0}],
+                          "InvalidParameter.ListenerIdNotFound"),
+                         ([{"ListenerId": "lbl-ecm11111", "Targets": [{"InstanceId": "ein-leave001", "Port": 80}], "Weight": 101}],
+                          "InvalidParameterValue.Range")):
+        with pytest.raises(TencentCloudSDKException) as refused:
+            cloud.call("ecm", "BatchModifyTargetWeight", {"LoadBalancerId": "lb-ecm11111", "ModifyList": modify})
+        assert refused.value.code == code

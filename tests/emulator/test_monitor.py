@@ -119,3 +119,45 @@ def test_each_namespace_has_its_own_metric_names_and_answers_only_for_its_load_b
         assert point.Timestamps == []
     (private,) = _read(cloud, now - 2, now).DataPoints
     assert private.Values and set(private.Values) == {3.0}
+
+
+# lb-ecm11111 (VIP 116.0.0.10, vpc-ecm11111, ECM region ap-xian-ecm), TCP listener lbl-ecm11111 port 80:
+# ein-leave001 10.8.0.4:80. QCE/ECM_LB's documented order (docs/drain.md#ecm).
+ECM_DIMS = [("vip", "116.0.0.10"), ("loadBalancerPort", "80"), ("protocol", "TCP"), ("vpcId", "vpc-ecm11111"),
+            ("lanIp", "10.8.0.4"), ("port", "80")]
+
+
+def _read_ecm(cloud: Cloud, start: float, end: float):
+    fmt = lambda t: datetime.fromtimestamp(t, CHINA).isoformat(timespec="seconds")  # noqa: E731
+    return cloud.call("monitor", "GetMonitorData", {
+        "Namespace": "QCE/ECM_LB", "MetricName": "ConNum", "Period": 60,
+        "Instances": [_instance(ECM_DIMS)], "StartTime": fmt(start), "EndTime": fmt(end)})
+
+
+def test_ecm_backends_are_read_in_qce_ecm_lb_and_decay_after_ecm_weight_zero(cloud: Cloud) -> None:
+    cloud.emu.set_knobs(monitor_period_seconds=0.1, monitor_delay_seconds=0.1)
+    cloud.emu.set_connections("10.8.0.4", 10, close_per_period=5)
+    time.sleep(0.3)
+    (point,) = _read_ecm(cloud, time.time() - 60, time.time()).DataPoints
+    assert point.Values and set(point.Values) == {10.0}
+    # The same backend is not a private CLB's: QCE/LB_RS_PRIVATE has no data point for it.
+    private = [("vip", "116.0.0.10"), ("vpcId", "vpc-ecm11111"), ("loadBalancerPort", "80"), ("protocol", "TCP"),
+               ("lanIp", "10.8.0.4"), ("port", "80")]
+    (other,) = _read(cloud, time.time() - 60, time.time(), [_instance(private)]).DataPoints
+    assert other.Timestamps == [] and other.Values == []
+    cloud.call("ecm", "BatchModifyTargetWeight", {"LoadBalancerId": "lb-ecm11111", "ModifyList": [
+        {"ListenerId": "lbl-ecm11111", "Targets": [{"InstanceId": "ein-leave001", "Port": 80}], "Weight": 0}]})
+    changed = time.time()
+    assert {b["weight"] for b in cloud.emu.bindings("ein-leave001") if b["listenerId"] == "lbl-ecm11111"} == {0}
+    time.sleep(0.6)
+    (after,) = _read_ecm(cloud, changed - 2, time.time() + 2).DataPoints
+    later = [v for ts, v in sorted(zip(after.Timestamps, after.Values)) if ts >= changed]
+    assert later and later[-1] == 0.0
+
+
+def test_a_region_without_qce_ecm_lb_has_no_data_point(cloud: Cloud) -> None:
+    cloud.emu.set_knobs(monitor_period_seconds=0.1, monitor_delay_seconds=0.0, monitor_no_ecm_regions=["ap-guangzhou"])
+    cloud.emu.set_connections("10.8.0.4", 10)
+    time.sleep(0.3)
+    (point,) = _read_ecm(cloud, time.time() - 60, time.time()).DataPoints
+    assert point.Timestamps == [] and point.Values == []

@@ -2,7 +2,9 @@
 change, gaps and unknowns never count as zero, the cap ends what never drains."""
 from __future__ import annotations
 
-from clb_unbind.drain_adaptive import DRAIN_CAP, DRAINED, FIXED_WAIT, cap_seconds, decide, fold, start
+from clb_unbind.cloud.monitor import ECM
+from clb_unbind.drain_adaptive import (DRAIN_CAP, DRAINED, FIXED_WAIT, NO_BACKEND_METRIC, NO_DATA_POINT, cap_seconds,
+                                       decide, fold, start)
 
 B = ("10.0.1.1", "vpc-main0001", 80, "TCP", "10.0.0.11", 8080)
 T0 = 1_700_000_040.0  # the weight change, 40 s into a period
@@ -40,9 +42,37 @@ def test_no_readings_end_only_at_the_cap_with_what_was_last_seen() -> None:
 
 
 def test_a_binding_with_no_metric_waits_the_fixed_time_within_the_cap() -> None:
-    state = start([("ecm", None)], T0, cap=100)
+    state = start([("classic", None)], T0, cap=100)
     assert decide(state, T0 + 99, 2, fixed_seconds=300) == []
-    assert decide(state, T0 + 100, 2, fixed_seconds=300)[0].how == FIXED_WAIT
+    (ended,) = decide(state, T0 + 100, 2, fixed_seconds=300)
+    assert (ended.how, ended.reason) == (FIXED_WAIT, NO_BACKEND_METRIC)
+
+
+E = ("116.0.0.10", "vpc-ecm11111", 80, "TCP", "10.8.0.4", 80)
+
+
+def test_an_ecm_binding_never_reported_waits_the_longer_of_its_probe_and_the_fixed_time() -> None:
+    state = fold(start([("e", E)], T0, cap=3600, namespaces={"e": ECM}), {E: {}})
+    assert decide(state, T0 + 179, 2, fixed_seconds=0, probe_seconds=180) == []
+    (ended,) = decide(state, T0 + 180, 2, fixed_seconds=0, probe_seconds=180)
+    assert (ended.how, ended.reason, ended.connections) == (FIXED_WAIT, NO_DATA_POINT, None)
+    assert decide(state, T0 + 299, 2, fixed_seconds=300, probe_seconds=180) == []
+    assert decide(state, T0 + 300, 2, fixed_seconds=300, probe_seconds=180)[0].reason == NO_DATA_POINT
+
+
+def test_an_ecm_binding_once_reported_never_falls_back_however_late_its_zeros() -> None:
+    """One data point, even from before the weight change, shows the namespace reports the backend here:
+    from then on only zeros or the cap end it, as for CLB."""
+    state = fold(start([("e", E)], T0, cap=600, namespaces={"e": ECM}), {E: {T0 - 40: 7.0}})
+    assert state.bindings[0].seen and decide(state, T0 + 599, 2, fixed_seconds=0, probe_seconds=180) == []
+    (ended,) = decide(state, T0 + 600, 2, fixed_seconds=0, probe_seconds=180)
+    assert ended.how == DRAIN_CAP
+
+
+def test_a_clb_binding_never_reported_still_waits_for_the_cap() -> None:
+    state = start([("a", B)], T0, cap=600)
+    assert decide(state, T0 + 599, 2, fixed_seconds=0, probe_seconds=180) == []
+    assert decide(state, T0 + 600, 2, fixed_seconds=0, probe_seconds=180)[0].how == DRAIN_CAP
 
 
 def test_the_cap_is_the_smallest_of_heartbeat_less_timer_run_margin_and_the_maximum() -> None:
