@@ -64,6 +64,8 @@ class Knobs:
     * ``monitor_no_ecm_regions`` – regions whose Cloud Monitor has no ``QCE/ECM_LB`` data: there every ECM
       dimension set answers without a data point (Tencent documents that namespace for some regions only;
       which, and how a region without it answers, is not stated: a model, see services/monitor.py).
+    * ``monitor_skip_target_groups`` – target-group members are not reported as their listener's real
+      servers (by default they are; neither is documented).
 
     Replies as the SDK documents them, and refusals:
 
@@ -121,6 +123,7 @@ class Knobs:
     monitor_delay_seconds: float = 60.0
     monitor_error_rate: float = 0.0
     monitor_no_ecm_regions: frozenset[str] = field(default_factory=frozenset)
+    monitor_skip_target_groups: bool = False
     spec_nulls: bool = False
     spec_null_actions: frozenset[str] = field(default_factory=frozenset)
     spec_nulls_inner: bool = False

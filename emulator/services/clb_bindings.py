@@ -29,6 +29,7 @@ Sources: tencentcloud-sdk-python-clb 3.1.194 ``models.py`` and tccli 3.1.189.1
 from __future__ import annotations
 
 import ipaddress
+import time
 from typing import Any
 
 from ..bindings import TargetGroup
@@ -185,6 +186,8 @@ def modify_target_group_instances_weight(ctx: Ctx, params: dict) -> dict:
         for m in tg.members:
             if (m.ip, m.port) in weights:
                 m.weight = weights[(m.ip, m.port)]
+                for a in tg.associations:  # the member is each associated listener's real server
+                    ctx.estate.connections.weight_changed(a.load_balancer_id, a.listener_id, m.ip, m.port, m.weight, time.time())
 
     ctx.start_task(tg.target_group_id, [op])
     return {}

@@ -16,7 +16,9 @@ own namespace. ``QCE/ECM_LB`` (ECM load balancers, Tencent Cloud Monitor's ECM "
 intlcloud-documents ``yehe_doc/开发者服务/云监控/云产品监控指标/边缘计算机器/负载均衡四层协议监控指标``), metrics
 ``ConNum`` and ``NewConn``, the same dimension names (``vpcId`` the ``vpc-`` id: ECM has no numeric one);
 the ECM load balancer's region is its ECM region, which is not the monitor request's, so it is not
-matched. Where the knob ``monitor_no_ecm_regions`` names the request's region, every ECM dimension set
+matched. A member of a target group associated with a listener is reported as that listener's real
+server (a model: no source says so or otherwise; the knob ``monitor_skip_target_groups`` reports none).
+Where the knob ``monitor_no_ecm_regions`` names the request's region, every ECM dimension set
 has no data point (a model of "documented only for some regions"). A dimension set that names no bound backend, or a period not yet published, has no data
 point (``Timestamps: []``, as api.json's example). Connections come from ``emulator/connections.py``; the knob
 ``monitor_period_seconds`` shortens periods for tests (timestamps then step by it, not by 60).
@@ -93,7 +95,18 @@ def _backends(ctx: Ctx, dims: dict[str, str], namespace: str) -> list[tuple[Load
                 for t in targets:
                     if t.ip == dims["lanIp"] and ("port" not in dims or str(t.port) == dims["port"]):
                         found.append((lb, listener.listener_id, t.ip, t.port))
+            if lb.kind == "clb" and not ctx.knobs.monitor_skip_target_groups:
+                found += [(lb, listener.listener_id, m.ip, m.port) for m in _members(ctx, lb.lb_id, listener.listener_id)
+                          if m.ip == dims["lanIp"] and ("port" not in dims or str(m.port) == dims["port"])]
     return found
+
+
+def _members(ctx: Ctx, lb_id: str, listener_id: str) -> list:
+    """Members of the target groups associated with this listener: its real servers, as the model has it
+    (whether Cloud Monitor reports them so is unconfirmed: the knob ``monitor_skip_target_groups`` says no)."""
+    return [m for tg in ctx.estate.extras.target_groups.values() if not tg.full_listen
+            for a in tg.associations if a.load_balancer_id == lb_id and a.listener_id == listener_id
+            for m in tg.members]
 
 
 def get_monitor_data(ctx: Ctx, params: dict) -> dict:

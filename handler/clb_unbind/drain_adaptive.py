@@ -11,7 +11,7 @@ waits the fixed time, saying so (`no_data_point`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, List, Mapping, Optional, Tuple
+from typing import AbstractSet, Dict, List, Mapping, Optional, Tuple
 
 from .cloud.monitor import PERIOD, PRIVATE, PROBED, Series
 from .wire.drain_state import BindingDrain, DrainState
@@ -81,7 +81,7 @@ def decide(state: DrainState, now: float, zero_readings: int, fixed_seconds: flo
         if b.backend is None:
             if now >= fixed_at:
                 ended.append(Ended(b.key, FIXED_WAIT, seconds, reason=NO_BACKEND_METRIC))
-        elif (b.namespace or PRIVATE) in PROBED and not b.seen:
+        elif (b.probed or (b.namespace or PRIVATE) in PROBED) and not b.seen:
             if now >= max(fixed_at, min(state.since + probe_seconds, state.cap_at)):
                 ended.append(Ended(b.key, FIXED_WAIT, seconds, reason=NO_DATA_POINT))
         elif b.zeros >= zero_readings:
@@ -92,8 +92,10 @@ def decide(state: DrainState, now: float, zero_readings: int, fixed_seconds: flo
 
 
 def start(keys_backends: List[Tuple[str, Optional[Tuple]]], now: float, cap: float,
-          namespaces: Optional[Mapping[str, str]] = None) -> DrainState:
-    """`namespaces`: binding key → Cloud Monitor namespace, for those not read in the private CLB's."""
+          namespaces: Optional[Mapping[str, str]] = None, probed: AbstractSet[str] = frozenset()) -> DrainState:
+    """`namespaces`: binding key → Cloud Monitor namespace, for those not read in the private CLB's;
+    `probed`: keys whose backend may not be reported at all (`BindingDrain.probed`)."""
     return DrainState(since=now, cap_at=now + cap,
-                      bindings=tuple(BindingDrain(key=k, backend=b, namespace=(namespaces or {}).get(k))
+                      bindings=tuple(BindingDrain(key=k, backend=b, namespace=(namespaces or {}).get(k),
+                                                  probed=k in probed and b is not None)
                                      for k, b in keys_backends))

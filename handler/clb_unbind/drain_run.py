@@ -53,8 +53,19 @@ def sent_this_run(session: CloudSession) -> Dict[str, DrainState]:
 
 def _metered(b: Binding) -> bool:
     """Cloud Monitor has per-backend connections for listener targets: CLB's (`QCE/LB_RS_PRIVATE`,
-    `QCE/LB_PUBLIC`) and ECM's (`QCE/ECM_LB`, docs/drain.md#ecm); none for target groups or classic ones."""
-    return b.kind is Kind.LISTENER and b.cloud in (Cloud.CLB, Cloud.ECM)
+    `QCE/LB_PUBLIC`) and ECM's (`QCE/ECM_LB`, docs/drain.md#ecm). A target-group member is read as the
+    real server of its group's listener when the group serves exactly one (unconfirmed, so probed:
+    docs/drain.md#target-groups); none for classic load balancers."""
+    return (b.kind is Kind.LISTENER and b.cloud in (Cloud.CLB, Cloud.ECM)) or _one_listener(b)
+
+
+def _one_listener(b: Binding) -> bool:
+    return (b.kind is Kind.TARGET_GROUP and b.cloud is Cloud.CLB and not b.full_listen and len(b.serves) == 1
+            and b.serves[0].port > 0 and bool(b.serves[0].protocol))
+
+
+def _probed(bindings: Sequence[Binding]) -> Set[str]:
+    return {b.label for b in bindings if _one_listener(b)}
 
 
 def _weighed(b: Binding) -> bool:
@@ -66,6 +77,9 @@ def _backend(b: Binding, where: Dict[str, Address]) -> Optional[Tuple[str, str, 
     if not _metered(b) or b.load_balancer_id not in where:
         return None
     vip, vpc_id, _ = where[b.load_balancer_id]
+    if b.kind is Kind.TARGET_GROUP:
+        (serves,) = b.serves
+        return (vip, vpc_id, serves.port, serves.protocol.upper(), b.private_ip, b.target_port)
     return (vip, vpc_id, b.listener_port, b.protocol.upper(), b.private_ip, b.target_port)
 
 
@@ -132,7 +146,8 @@ def look(session: CloudSession, notices: Sequence[Notice], mine: Dict[str, Tuple
         if state is None:
             cap = cap_seconds(settings.drain_max_seconds, _heartbeat(session, notice), settings.timer_seconds,
                               settings.consume_seconds, settings.safety_margin_seconds)
-            state = start([(b.label, _backend(b, where)) for b in bindings], now, cap, _namespaces(bindings, where))
+            state = start([(b.label, _backend(b, where)) for b in bindings], now, cap, _namespaces(bindings, where),
+                          _probed(bindings))
             heavy = [b for b in bindings if _weighed(b)]
             to_zero += heavy
             decision("drain_started" if heavy else "drain_resumed", instance_id=iid, cap_seconds=round(cap, 3),
@@ -140,7 +155,8 @@ def look(session: CloudSession, notices: Sequence[Notice], mine: Dict[str, Tuple
         else:
             known = {b.key for b in state.bindings}
             spaces = _namespaces(bindings, where)
-            extra = tuple(BindingDrain(key=b.label, backend=_backend(b, where), namespace=spaces.get(b.label))
+            extra = tuple(BindingDrain(key=b.label, backend=_backend(b, where), namespace=spaces.get(b.label),
+                                       probed=_one_listener(b) and _backend(b, where) is not None)
                           for b in bindings if b.label not in known)
             state = state.model_copy(update={"bindings": state.bindings + extra})
             to_zero += [b for b in bindings if b.label not in known and _weighed(b)]

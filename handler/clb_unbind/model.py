@@ -159,6 +159,10 @@ class Serves:
     load_balancer_id: str
     listener_id: str
     location_id: Optional[str] = None
+    protocol: str = ""
+    port: int = 0
+    """The listener's protocol and port (`AssociationItem.Protocol`/`Port`, SDK clb): the adaptive drain's
+    Cloud Monitor dimensions for the group's members (docs/drain.md#target-groups)."""
 
     def __str__(self) -> str:
         return f"{self.load_balancer_id}/{self.listener_id}" + (f"/{self.location_id}" if self.location_id else "")

@@ -26,7 +26,8 @@ from .resolution import Found, Resolution
 
 def _serves(info: Dict[str, Any]) -> tuple:
     return tuple(
-        Serves(a["LoadBalancerId"], a.get("ListenerId") or "", a.get("LocationId") or None)
+        Serves(a["LoadBalancerId"], a.get("ListenerId") or "", a.get("LocationId") or None,
+               str(a.get("Protocol") or ""), int(a.get("Port") or 0))
         for a in info.get("AssociatedRule") or [] if a.get("LoadBalancerId")
     )
 

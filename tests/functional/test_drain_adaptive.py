@@ -176,3 +176,51 @@ def test_a_public_clb_is_read_in_its_own_namespace_and_drains_rather_than_waitin
     assert {d["Value"] for r in private for i in r["Instances"] for d in i["Dimensions"] if d["Name"] == "vip"} == {"10.0.1.2"}
     tcp = [d for d in drains(answers, "ins-web00001") if "lbl-tcp00080" in d["binding"]]
     assert tcp and {d["how"] for d in tcp} == {"drained"}
+
+
+TG = ("lb-tgroup01", "lbl-tg4l0001", "10.0.1.21", 80)
+TG_DIRECT = {"instanceIds": ["ins-tgv10001"]}
+
+
+def _one_listener_group(make_emulator: Callable[..., Any], monkeypatch: pytest.MonkeyPatch, **knobs: Any) -> Any:
+    """The binding-kinds estate with lbtg-v1grp001 serving only lb-tgroup01's TCP listener (port 9100)."""
+    from .test_binding_kinds import kinds_estate
+    from .test_sweep import start as start_on
+
+    estate = kinds_estate()
+    (group,) = [g for g in estate["targetGroups"] if g["targetGroupId"] == "lbtg-v1grp001"]
+    group["associations"] = group["associations"][:1]
+    emu = start_on(make_emulator, monkeypatch, estate)
+    emu.set_knobs(monitor_period_seconds=1.0, monitor_delay_seconds=1.0, **knobs)
+    return emu
+
+
+def test_a_target_group_member_is_read_as_its_one_listeners_real_server_and_drains(
+        make_emulator: Callable[..., Any], function_env: Dict[str, str], monkeypatch: pytest.MonkeyPatch, invoke: Any) -> None:
+    """Before target-group members were read (docs/drain.md#target-groups) they ended `fixed_wait`."""
+    emu = _one_listener_group(make_emulator, monkeypatch)
+    emu.set_connections("10.0.1.21", 10, close_per_period=5)
+    first = invoke(TG_DIRECT, **ENV, CLB_UNBIND_RETRY_QUEUE=QUEUE)
+    assert emu.bindings("ins-tgv10001") and emu.count("ModifyTargetGroupInstancesWeight") == 1
+    answers = [first] + run_until(invoke, lambda: not emu.bindings("ins-tgv10001"))
+    p1 = math.ceil(emu._estate.connections.zero_since[TG])
+    (unbind,) = [c for c in emu.calls if c.action == "DeregisterTargetGroupInstances"
+                 and c.params["TargetGroupId"] == "lbtg-v1grp001"]
+    assert unbind.at >= p1 + 2 + 1 + 1
+    reads = [c.params for c in emu.calls if c.action == "GetMonitorData"]
+    tg = [i for r in reads for i in r["Instances"] if any(d == {"Name": "lanIp", "Value": "10.0.1.21"} for d in i["Dimensions"])]
+    assert tg and all({(d["Name"], d["Value"]) for d in i["Dimensions"]} >= {
+        ("vip", "10.0.9.1"), ("loadBalancerPort", "9100"), ("protocol", "TCP"), ("port", "80")} for i in tg)
+    ends = drains(answers, "ins-tgv10001")
+    assert [d["how"] for d in ends] == ["drained"] and ends[0]["connections"] == 0.0
+
+
+def test_a_target_group_member_never_reported_waits_the_fixed_time_saying_so(
+        make_emulator: Callable[..., Any], function_env: Dict[str, str], monkeypatch: pytest.MonkeyPatch, invoke: Any) -> None:
+    emu = _one_listener_group(make_emulator, monkeypatch, monitor_skip_target_groups=True)
+    emu.set_connections("10.0.1.21", 0)
+    answers = [invoke(TG_DIRECT, **ENV, CLB_UNBIND_RETRY_QUEUE=QUEUE)]
+    answers += run_until(invoke, lambda: not emu.bindings("ins-tgv10001"))
+    ends = drains(answers, "ins-tgv10001")
+    assert ends and {(d["how"], d.get("reason")) for d in ends} == {("fixed_wait", "no_data_point")}
+    assert all(d["seconds"] >= 3 for d in ends)

@@ -80,3 +80,19 @@ def test_the_cap_is_the_smallest_of_heartbeat_less_timer_run_margin_and_the_maxi
     assert cap_seconds(120, 7200, 60, 50, 10) == 120
     assert cap_seconds(3600, None, 60, 50, 10) == 3600
     assert cap_seconds(3600, 60, 60, 50, 10) == 0
+
+
+def test_a_probed_binding_in_a_clb_namespace_falls_back_but_only_it() -> None:
+    """A target-group member read through its one listener (unconfirmed) is probed; a listener target is not."""
+    state = fold(start([("member", B), ("target", B2)], T0, cap=600, probed={"member"}), {})
+    assert [b.probed for b in state.bindings] == [True, False]
+    (ended,) = decide(state, T0 + 180, 2, fixed_seconds=0, probe_seconds=180)
+    assert (ended.key, ended.how, ended.reason) == ("member", FIXED_WAIT, NO_DATA_POINT)
+
+
+def test_probed_is_not_set_on_a_binding_without_a_dimension_set() -> None:
+    (b,) = start([("member", None)], T0, cap=600, probed={"member"}).bindings
+    assert not b.probed
+
+
+B2 = ("10.0.1.1", "vpc-main0001", 80, "TCP", "10.0.0.12", 8080)

@@ -27,6 +27,10 @@ class BindingDrain(_Model):
     """The Cloud Monitor namespace the backend is read in: `QCE/LB_PUBLIC` for a public CLB, `QCE/ECM_LB` for
     an ECM load balancer; none (also
     every envelope written before public CLBs were read) is the private CLB's `QCE/LB_RS_PRIVATE`."""
+    probed: bool = Field(default=False, exclude_if=lambda v: not v)
+    """Whether the backend is reported at all is unconfirmed for this binding (a target-group member read
+    through its group's one listener, docs/drain.md#target-groups): with no data point at all by the end
+    of its probe it waits the fixed time, as a binding in a `monitor.PROBED` namespace does."""
     seen: bool = Field(default=False, exclude_if=lambda v: not v)
     """A data point of this dimension set has been read (any period): the namespace reports it here. One in a
     namespace of unconfirmed coverage (ECM's) that never is, falls back to the fixed wait (docs/drain.md#ecm)."""
