@@ -54,6 +54,8 @@ def main(argv: Optional[List[str]] = None) -> int:
                         "(default abcdefghijk)")
     p.add_argument("--drain-period", type=float, default=drain.DrainBench.period_wall,
                    help="(k): wall seconds one 60 s Cloud Monitor period lasts (default %(default)s)")
+    p.add_argument("--drain-phase", type=float, default=drain.DrainBench.phase,
+                   help="(k): API seconds after a Cloud Monitor period boundary at which the timer fires (default %(default)s)")
     p.add_argument("--queue", action="store_true", help="only the queue workloads f-i (same as --only fghi)")
     p.add_argument("--no-naive", action="store_true", help="skip the naive strategy")
     p.add_argument("--no-imports", action="store_true", help="skip the cold-import timings")
@@ -91,7 +93,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         progress("(j) handler: mixed estate")
         mixed = run_mixed(knobs)
 
-    drain_bench = drain.DrainBench(period_wall=args.drain_period)
+    drain_bench = drain.DrainBench(period_wall=args.drain_period, phase=args.drain_phase)
     drained: Optional[Tuple[List[drain.ModeRun], Dict[Any, Any]]] = None
     if "k" in only:
         drained = drain.run_bench(drain_bench, progress)

@@ -10,9 +10,9 @@ coming back to it), once per mode:
 
 Time is API time on a scaled clock (the emulator's `monitor_period_seconds`): one 60 s period lasts
 `period_wall` wall seconds, and every time the function is given (timer interval, fixed wait, cap)
-is scaled the same way, so a drain of 15 minutes takes a minute. What the function's own work costs
-is not scaled: a timer run that looks at 40 draining instances takes about 3 wall seconds (16 reads and
-40 envelopes at 20 requests a second), i.e. 45 API seconds at 4 s a period, where on the cloud it is
+is scaled the same way, so a drain of 10 minutes takes 50 s. What the function's own work costs is
+not scaled: a timer run that looks at 40 draining instances takes about 3 wall seconds (16 reads and
+40 envelopes at 20 requests a second), i.e. 36 API seconds at 5 s a period, where on the cloud it is
 3 of 60. That only makes adaptive later than it would be.
 
 Measured by the emulator (emulator/connections.py), never by the function: per backend the wall time
@@ -74,13 +74,18 @@ class Lifetimes:
 class DrainBench:
     shape: Shape = Shape(leaving=40, load_balancers=4, bound_on=4, l7_listeners=0)
     lifetimes: Lifetimes = Lifetimes()
-    period_wall: float = 4.0
+    period_wall: float = 5.0
     """Wall seconds one 60 s period lasts; the timer fires once a period (the one-minute timer)."""
     delay: float = 60.0
     """Cloud Monitor's reporting delay, API seconds after a period ends (the emulator's default: no source states one)."""
-    cap: float = 900.0
+    cap: float = 600.0
     """`CLB_UNBIND_DRAIN_MAX_SECONDS`, API seconds (the hook's heartbeat allows more)."""
     fixed: float = 300.0
+    phase: float = 30.0
+    """API seconds after a period boundary at which the timer fires. The emulator's periods start at
+    multiples of the period and are published a delay later, so this fixes how long a published zero
+    waits for the next timer run; on the cloud the phase is whatever the timer and the delay make it:
+    30 s, half a period, is the mean wait over an unknown phase."""
     consume: float = 50.0
     """`CLB_UNBIND_CONSUME_SECONDS` (its default), API seconds: a run stops taking new passes after it."""
     task_seconds: float = 0.1
@@ -116,7 +121,7 @@ class DrainBench:
     def describe(self) -> str:
         return (f"clock: one 60 s period = {self.period_wall:g} wall s; reporting delay {self.delay:g} s; a timer run every "
                 f"60 s (CLB_UNBIND_TIMER_SECONDS={self.period_wall:g}); cap {self.cap:g} s (CLB_UNBIND_DRAIN_MAX_SECONDS="
-                f"{self.wall(self.cap):g}); consume {self.consume:g} s; fixed {self.fixed:g} s (CLB_UNBIND_DRAIN_SECONDS={self.wall(self.fixed):g}); "
+                f"{self.wall(self.cap):g}); the timer fires {self.phase:g} s after a period boundary; consume {self.consume:g} s; fixed {self.fixed:g} s (CLB_UNBIND_DRAIN_SECONDS={self.wall(self.fixed):g}); "
                 f"emulator task_seconds={self.task_seconds:g} latency={self.latency:g} rate limit {self.rate_limit}/s per action")
 
 
@@ -262,8 +267,10 @@ def drive(b: DrainBench, mode: Mode, emu: Any, estate: Any, lives: Dict[Key, Tup
     result = ModeRun(mode)
     keys = sorted(lives)
     env = {**emulator_env(emu), **b.env(mode)}
+    step = b.period_wall
+    first = (math.floor(time.time() / step) + 1) * step + b.wall(b.phase)
+    time.sleep(max(first - time.time(), 0.0))
     emu.scale_in(group_id(0), [leaving_id(i) for i in range(b.shape.leaving)], publish=True)
-    first = time.time()
     tick = 0
     while tick <= b.max_ticks():
         time.sleep(max(first + tick * b.period_wall - time.time(), 0.0))
@@ -385,6 +392,13 @@ def verdict(b: DrainBench, run: ModeRun, best: Dict[Key, float]) -> Tuple[bool, 
     if late:
         worst = max(late.values())
         reasons.append(f"{len(late)} of {len(run.seconds)} backends later than ideal + {allowed:g} s (worst: ideal + {worst:.0f} s)")
+        known = [k for k in late if k in run.ready]
+        early = [k for k in known if run.ready[k] > best[k] + allowed]
+        if known:
+            reasons.append(f"of the {len(known)} late ones that reach 0 before the cap, {len(early)} were late already when "
+                           f"their {run.mode.zero_readings} zero period(s) were published (ideal + the wait for a period "
+                           f"boundary, 0-{PERIOD:g} s, + {(run.mode.zero_readings - 1) * PERIOD:g} s + the delay), "
+                           f"{len(known) - len(early)} by the wait for the next timer run and the run itself")
     if below:
         reasons.append(f"{below} connections cut that would have closed before the cap")
     if run.problems:
@@ -464,10 +478,10 @@ def goal_lines(b: DrainBench, runs: List[ModeRun], lives: Dict[Key, Tuple[float,
             continue
         met, reasons = verdict(b, r, best)
         why = "" if met else ": " + "; ".join(reasons)
-        if not met and r.mode.zero_readings > 1:
-            why += (f" (by construction: {r.mode.zero_readings} zero periods are published at the earliest "
-                    f"{r.mode.zero_readings} periods + the delay after the first one begins, i.e. ideal + "
-                    f"{(r.mode.zero_readings - 1) * PERIOD + b.delay:g} s, before the wait for the next timer run)")
+        if not met and (r.mode.zero_readings - 1) * PERIOD + b.delay >= PERIOD + b.delay:
+            why += (f" (by construction: {r.mode.zero_readings} zero periods are published at best ideal + "
+                    f"{(r.mode.zero_readings - 1) * PERIOD + b.delay:g} s, the goal's whole margin, before any wait "
+                    "for a period boundary or a timer run)")
         out.append(f"(k) {r.mode.name}: unbind <= ideal + {PERIOD:g} s + delay {b.delay:g} s, 0 cut below the cap  "
                    f"{'MET' if met else 'MISSED'}{why}")
     return out
