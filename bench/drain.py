@@ -122,7 +122,7 @@ class DrainBench:
         return (f"clock: one 60 s period = {self.period_wall:g} wall s; reporting delay {self.delay:g} s; a timer run every "
                 f"60 s (CLB_UNBIND_TIMER_SECONDS={self.period_wall:g}); cap {self.cap:g} s (CLB_UNBIND_DRAIN_MAX_SECONDS="
                 f"{self.wall(self.cap):g}); the timer fires {self.phase:g} s after a period boundary; consume {self.consume:g} s; fixed {self.fixed:g} s (CLB_UNBIND_DRAIN_SECONDS={self.wall(self.fixed):g}); "
-                f"emulator task_seconds={self.task_seconds:g} latency={self.latency:g} rate limit {self.rate_limit}/s per action")
+                f"emulator (in the bench's process) task_seconds={self.task_seconds:g} latency={self.latency:g} rate limit {self.rate_limit}/s per action")
 
 
 @dataclass(frozen=True)
