@@ -85,3 +85,20 @@ def test_fixed_cuts_what_outlives_its_wait_and_reads_nothing(timer: Callable[...
     assert run.reads == 0
     met, reasons = verdict(SMALL, run, ideal(SMALL, lives))
     assert not met and any("1 connections cut that would have closed before the cap" in r for r in reasons)
+
+
+def test_the_connection_model_counts_lifetimes_from_the_weight_change_on_the_scaled_clock() -> None:
+    from emulator.connections import ConnectionModel
+
+    model = ConnectionModel()
+    key = ("lb-x", "lbl-x", "10.0.0.1", 80)
+    model.set_lifetimes(*key, [30.0, 90.0, math.inf])
+    model.weight_changed(*key, 0, wall=100.0)
+    model.weight_changed(*key, 0, wall=105.0)  # a second weight-0 write does not restart the clock
+    # One 60 s period lasts 2 wall seconds: 30 API s is 1 wall s.
+    assert [model.connections_at(*key, t, 2.0) for t in (99.0, 100.9, 101.0, 102.9, 103.0, 1e6)] == [3, 3, 2, 2, 1, 1]
+    model.unbound(*key, 104.0)
+    model.unbound(*key, 109.0)
+    assert model.unbound_at[key] == 104.0
+    with pytest.raises(ValueError):
+        model.set_lifetimes(*key, [float("nan")])
