@@ -458,8 +458,8 @@ def lines(b: DrainBench, runs: List[ModeRun], lives: Dict[Key, Tuple[float, ...]
                        f"{statistics.median(lag):.0f} s, p90 {_pct(lag, 0.9):.0f} s, max {max(lag):.0f} s")
         over = sum(1 for x in r.runs if x.seconds > b.period_wall)
         out.append(f"    {len(r.runs)} timer runs (longest {max(x.seconds for x in r.runs):.2f} wall s = "
-                   f"{b.api(max(x.seconds for x in r.runs)):.0f} API s; {over} overran their 60 s tick, so the next run came later: "
-                   f"the function's own time is not scaled), {len(r.looks)} looks, {multi} runs with more than one "
+                   f"{b.api(max(x.seconds for x in r.runs)):.0f} API s; {over} longer than a period, delaying the next: the "
+                   f"function's own time is not scaled), {len(r.looks)} looks, {multi} runs with more than one "
                    "(envelopes that came back between its passes)"
                    + (f"; first look: {first.sets} backends, {first.reads} reads" if first else ""))
     for r in runs:
