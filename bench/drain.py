@@ -11,9 +11,9 @@ coming back to it), once per mode:
 Time is API time on a scaled clock (the emulator's `monitor_period_seconds`): one 60 s period lasts
 `period_wall` wall seconds, and every time the function is given (timer interval, fixed wait, cap)
 is scaled the same way, so a drain of 10 minutes takes 50 s. What the function's own work costs is
-not scaled: a timer run that looks at 40 draining instances takes about 3 wall seconds (16 reads and
-40 envelopes at 20 requests a second), i.e. 36 API seconds at 5 s a period, where on the cloud it is
-3 of 60. That only makes adaptive later than it would be.
+not scaled: a timer run that looks at 40 draining instances takes up to about 3 wall seconds (16 reads
+at 20 requests a second, the unbinds, the completions), i.e. 36 API seconds at 5 s a period, where on
+the cloud it is 3 of 60. That only makes adaptive later than it would be.
 
 Measured by the emulator (emulator/connections.py), never by the function: per backend the wall time
 its weight-0 task applied and the time its deregister applied; the connections still open then were
