@@ -74,8 +74,13 @@ def _namespaces(bindings: Sequence[Binding], where: Dict[str, Address]) -> Dict[
 
 
 def _heavy(bindings: Sequence[Binding]) -> List[Binding]:
-    """CLB bindings whose weight is not 0 yet: none means the drain began before (resumed)."""
+    """CLB bindings whose weight is not 0 yet."""
     return [b for b in bindings if b.cloud is Cloud.CLB and b.weight != 0]
+
+
+def _resumed(bindings: Sequence[Binding]) -> bool:
+    """CLB bindings, all already at weight 0: a drain began before this look (its envelope lost)."""
+    return any(b.cloud is Cloud.CLB for b in bindings) and not _heavy(bindings)
 
 
 def _heartbeat(session: CloudSession, notice: Notice) -> Optional[int]:
@@ -136,7 +141,7 @@ def look(session: CloudSession, notices: Sequence[Notice], mine: Dict[str, Tuple
             decision("drain_addresses_unread", level=logging.WARNING, error_code=exc.code, error_message=exc.failure.message,
                      reason="no VIP to read connections by: these bindings wait the fixed time")
     unseen = {iid: str(n.claimed_group) for iid, n in wanted.items() if n.drain is None and n.lifecycle is not None
-              and n.claimed_group and (n.reason == WAITING_STATE or not _heavy(mine[iid]))}
+              and n.claimed_group and (n.reason == WAITING_STATE or _resumed(mine[iid]))}
     starts = hook_started(session, unseen) if unseen else {}
     states: Dict[str, DrainState] = {}
     to_zero: List[Binding] = []
