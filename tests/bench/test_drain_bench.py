@@ -66,8 +66,11 @@ def test_adaptive_cuts_nothing_that_closes_before_the_cap_and_reads_within_the_b
     assert run.seconds[k1] >= 400 + 2 * PERIOD + SMALL.delay
     assert run.seconds[k3] >= 2 * PERIOD + SMALL.delay
     assert run.seconds[k2] >= SMALL.cap - PERIOD  # the cap, counted from the function's own weight request
-    # Never before the emulator had published the zero periods the function needs.
-    assert set(run.ready) == {k0, k1, k3} and all(run.seconds[k] >= run.ready[k] for k in run.ready)
+    # Never before the emulator had published the zero periods the function needs, unless at the cap:
+    # backend 1's (last close at 400 s, two zero periods and the delay after the next boundary) are
+    # published 580-640 s after the weight change, depending on its phase, so the cap may come first.
+    assert set(run.ready) == {k0, k1, k3}
+    assert all(run.seconds[k] >= min(run.ready[k], SMALL.cap - PERIOD) for k in run.ready)
     assert run.looks and run.over_bound() == []
     assert run.runs[0].backends == 4 and run.looks[0].sets == 4 and run.looks[0].reads == math.ceil(4 / MAX_INSTANCES)
     met, reasons = verdict(SMALL, run, ideal(SMALL, lives))
