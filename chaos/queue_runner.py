@@ -28,7 +28,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from . import ROOT
 from .queue_scenario import FOREIGN_QUEUE, GROUP, QUEUE_DEAD, QueueScenario
-from .runner import Completion, binding_keys, function_env, observe_completions, targets
+from .runner import Completion, function_env, observe_completions, snapshot
 from .scenario import LIFECYCLE_QUEUE
 
 FORGED_ACTIVITY = "asa-emu00001"
@@ -52,6 +52,7 @@ class QueueTrace:
     before_by_instance: Dict[str, List[Tuple]] = field(default_factory=dict)
     after: Dict[Tuple, int] = field(default_factory=dict)
     after_by_instance: Dict[str, List[Tuple]] = field(default_factory=dict)
+    kinds: Dict[Tuple, str] = field(default_factory=dict)
     runs: List[TimerRun] = field(default_factory=list)
     completions: List[Completion] = field(default_factory=list)
     calls: List[Any] = field(default_factory=list)
@@ -196,9 +197,8 @@ def run_queue(sc: QueueScenario, *, capture_logs: bool = True) -> QueueTrace:
     emu.start()
     buffer = io.StringIO()
     try:
-        trace.before = targets(emu.state())
         everyone = [i["instanceId"] for i in sc.estate["instances"]] + [i["instanceId"] for i in sc.estate.get("ecmInstances", [])]
-        trace.before_by_instance = {i: binding_keys(emu, i) for i in everyone}
+        trace.before, trace.before_by_instance, trace.kinds = snapshot(emu, everyone)
         redirect = contextlib.redirect_stdout(buffer) if capture_logs else contextlib.nullcontext()
         with observe_completions(emu, trace.completions), function_env(emu, sc.env), redirect:
             runner = _QueueRunner(sc, emu, trace, buffer)
@@ -224,8 +224,7 @@ def run_queue(sc: QueueScenario, *, capture_logs: bool = True) -> QueueTrace:
             except Exception:  # noqa: BLE001 - a runner failure is reported as a failed run, with its seed
                 trace.crash = traceback.format_exc()
         time.sleep(max(0.05, 2 * float(sc.knobs.get("task_seconds", 0.05))))
-        trace.after = targets(emu.state())
-        trace.after_by_instance = {i: binding_keys(emu, i) for i in everyone}
+        trace.after, trace.after_by_instance, _ = snapshot(emu, everyone)
         trace.calls = emu.calls
         trace.lifecycle_results = emu.lifecycle_results()
         trace.queue_left = emu.messages(LIFECYCLE_QUEUE)
