@@ -32,6 +32,8 @@ SERVICES: Dict[str, Tuple[str, str, str, bool]] = {
     "tdmq": ("tencentcloud.tdmq.v20200217.tdmq_client", "TdmqClient", "tencentcloud.tdmq.v20200217.models", True),
     "as": ("tencentcloud.autoscaling.v20180419.autoscaling_client", "AutoscalingClient",
            "tencentcloud.autoscaling.v20180419.models", True),
+    # check's listener reads (deploy/group_reads.py: DescribeListeners)
+    "clb": ("tencentcloud.clb.v20180317.clb_client", "ClbClient", "tencentcloud.clb.v20180317.models", True),
 }
 
 

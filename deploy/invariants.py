@@ -18,7 +18,7 @@ import fnmatch
 import time
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Set
 
-from . import current, dangers, permissions, watching
+from . import current, dangers, group_reads, listener_deadline, member_kinds, permissions, watching
 from .cloud import Cloud
 from .findings import Finding
 from .function_settings import function_settings
@@ -148,7 +148,8 @@ def _message_age(q: Json, now: float) -> str:
 
 CORE = ("function", "timer", "visibility_timeout", "dead_letter_policy", "retention", "hooks", "groups", "run_role",
         "dead_letters")
-INVARIANTS = CORE + dangers.NAMES + watching.NAMES
+GROUP_NAMES = (member_kinds.NAME, listener_deadline.NAME)
+INVARIANTS = CORE + dangers.NAMES + watching.NAMES + GROUP_NAMES
 """Every finding check reports, in its order."""
 
 
@@ -377,4 +378,12 @@ def check(cloud: Cloud, function: str, namespace: str = "default", groups: Seque
                 dangers.timer_code(cloud, fn, namespace, enabled_timers),
                 dangers.envelope_secret(env)]
     out += watching.findings(cloud, fn, watch or watching.Watch(function, namespace))
+    # 21-22. the watched groups' members and load balancers, as the function sees them (deploy/group_reads.py)
+    if fn is None:
+        out += [Finding(name, False, f"no function {function}: its allow-list and drain are unknown", setup_hint)
+                for name in GROUP_NAMES]
+    else:
+        reading = group_reads.read(cloud, env, wanted)
+        heartbeats = {str(h.get("AutoScalingGroupId")): int(h.get("HeartbeatTimeout") or 0) for h in ours if good_hook(h)}
+        out += [member_kinds.finding(reading), listener_deadline.finding(reading, heartbeats)]
     return out

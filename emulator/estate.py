@@ -18,6 +18,7 @@ from .connections import ConnectionModel
 
 L7_PROTOCOLS = frozenset({"HTTP", "HTTPS"})
 L4_PROTOCOLS = frozenset({"TCP", "UDP", "TCP_SSL", "QUIC"})
+LISTENER_TARGET_TYPES = ("NODE", "POLARIS", "TARGETGROUP", "TARGETGROUP-V2")  # SDK clb Listener.TargetType
 
 # Id shapes: 8 lower-case letters/digits after the prefix (CVM doc "ins-xxxxxxxx", CLB "lb-12345678",
 # "lbl-12345678", "loc-12345678", ECM "ein-xxxxxxxx", AS "ash-"/"asg-"/"asa-xxxxxxxx").
@@ -104,6 +105,13 @@ class Listener:
     name: str = ""
     targets: list[Target] = field(default_factory=list)
     rules: list[Rule] = field(default_factory=list)
+    target_type: str | None = None
+    """SDK clb ``Listener.TargetType``: NODE, POLARIS, TARGETGROUP or TARGETGROUP-V2; None: TARGETGROUP(-V2)
+    when a target group of the estate is associated with the listener, else NODE (DescribeListeners)."""
+    deregister_target_rst: bool = False
+    reschedule_interval: int = 0
+    reschedule_start_time: int = 0
+    """``DeregisterTargetRst`` / ``RescheduleInterval`` / ``RescheduleStartTime``: "仅TCP/UDP监听器支持"."""
 
     @property
     def is_l7(self) -> bool:
@@ -228,6 +236,10 @@ class Group:
     region: str
     members: dict[str, Member] = field(default_factory=dict)
     declared: bool = True
+    forward_load_balancers: list[dict[str, Any]] = field(default_factory=list)
+    """SDK autoscaling ``ForwardLoadBalancer`` {LoadBalancerId, ListenerId, LocationId, TargetAttributes, Region}."""
+    load_balancer_ids: list[str] = field(default_factory=list)
+    """Classic load balancers (``LoadBalancerIdSet``); a group has these or forward ones, never both."""
 
 
 @dataclass
@@ -363,6 +375,11 @@ class Estate:
             d: dict[str, Any] = {"listenerId": l.listener_id, "protocol": l.protocol, "port": l.port}
             if l.end_port:
                 d["endPort"] = l.end_port
+            if l.target_type:
+                d["targetType"] = l.target_type
+            if l.deregister_target_rst or l.reschedule_interval or l.reschedule_start_time:
+                d.update(deregisterTargetRst=l.deregister_target_rst, rescheduleInterval=l.reschedule_interval,
+                         rescheduleStartTime=l.reschedule_start_time)
             if l.is_l7:
                 d["rules"] = [
                     {"locationId": r.location_id, "domain": r.domain, "url": r.url,
@@ -425,7 +442,15 @@ def _group_dict(g: Group, estate: Estate) -> dict[str, Any]:
             target.update({"topicName": h.topic_name} if h.topic_name else {})
             d["notificationTarget"] = target
         hooks.append(d)
-    return {"autoScalingGroupId": g.group_id, "name": g.name, "region": g.region,
+    lbs: dict[str, Any] = {}
+    if g.load_balancer_ids:
+        lbs["loadBalancerIds"] = list(g.load_balancer_ids)
+    if g.forward_load_balancers:
+        lbs["forwardLoadBalancers"] = [
+            {"loadBalancerId": f["LoadBalancerId"], "listenerId": f["ListenerId"], "locationId": f["LocationId"],
+             "region": f["Region"], "targetAttributes": [{"port": a["Port"], "weight": a["Weight"]} for a in f["TargetAttributes"]]}
+            for f in g.forward_load_balancers]
+    return {"autoScalingGroupId": g.group_id, "name": g.name, "region": g.region, **lbs,
             # Members that are not instances of the estate were derived from lifecycleActions and are
             # derived again on reload.
             "instances": [{"instanceId": m.instance_id, "lifeCycleState": m.state, "healthStatus": m.health,
@@ -560,7 +585,8 @@ class _Loader:
 
     def _listener(self, raw: Any, path: str, lb: LoadBalancer, estate: Estate) -> Listener:
         self._obj(raw, path)
-        self._keys(raw, {"listenerId", "protocol", "port", "endPort", "name", "targets", "rules"}, path)
+        self._keys(raw, {"listenerId", "protocol", "port", "endPort", "name", "targets", "rules", "targetType",
+                         "deregisterTargetRst", "rescheduleInterval", "rescheduleStartTime"}, path)
         lid = self._str(raw, "listenerId", path)
         self._id(lid, "lbl", f"{path}.listenerId")
         protocol = self._str(raw, "protocol", path).upper()
@@ -569,6 +595,17 @@ class _Loader:
             raise EstateError(f"{path}.protocol: {protocol} is not one of {sorted(allowed)}")
         listener = Listener(lid, protocol, self._int(raw, "port", path), raw.get("endPort"),
                             self._str(raw, "name", path, default=""))
+        if "targetType" in raw:
+            listener.target_type = self._choice(raw, "targetType", path, set(LISTENER_TARGET_TYPES), None)
+        reschedule = [k for k in ("deregisterTargetRst", "rescheduleInterval", "rescheduleStartTime") if k in raw]
+        if reschedule and protocol not in ("TCP", "UDP"):
+            raise EstateError(f"{path}.{reschedule[0]}: TCP/UDP listeners only (\"仅TCP/UDP监听器支持\", SDK clb Listener)")
+        rst = raw.get("deregisterTargetRst", False)
+        if not isinstance(rst, bool):
+            raise EstateError(f"{path}.deregisterTargetRst: must be a boolean")
+        listener.deregister_target_rst = rst
+        listener.reschedule_interval = self._ranged(raw, "rescheduleInterval", path, 0, 3600, 0)
+        listener.reschedule_start_time = self._ranged(raw, "rescheduleStartTime", path, 0, 3600, 0)
         if listener.is_l7:
             if "targets" in raw and raw["targets"]:
                 raise EstateError(f"{path}.targets: {protocol} listeners hold targets only under rules")
@@ -692,12 +729,14 @@ class _Loader:
 
     def _group(self, raw: Any, path: str, estate: Estate) -> None:
         self._obj(raw, path)
-        self._keys(raw, {"autoScalingGroupId", "name", "region", "instances", "lifecycleHooks"}, path)
+        self._keys(raw, {"autoScalingGroupId", "name", "region", "instances", "lifecycleHooks", "forwardLoadBalancers",
+                         "loadBalancerIds"}, path)
         gid = self._str(raw, "autoScalingGroupId", path)
         self._id(gid, "asg", f"{path}.autoScalingGroupId")
         self._unique(estate.groups, gid, path)
         group = Group(gid, self._str(raw, "name", path, default=gid), self._str(raw, "region", path, default=estate.region))
         estate.groups[gid] = group
+        self._group_load_balancers(raw, path, group)
         for j, mraw in enumerate(self._list(raw, "instances", path, required=False)):
             mpath = f"{path}.instances[{j}]"
             self._obj(mraw, mpath)
@@ -724,6 +763,38 @@ class _Loader:
             hook = self._hook(hraw, f"{path}.lifecycleHooks[{j}]", gid, estate)
             self._unique(estate.hooks, hook.hook_id, f"{path}.lifecycleHooks[{j}]")
             estate.hooks[hook.hook_id] = hook
+
+    def _group_load_balancers(self, raw: dict[str, Any], path: str, group: Group) -> None:
+        """SDK autoscaling ``CreateAutoScalingGroupRequest``: ``LoadBalancerIds`` (classic, at most 20) or
+        ``ForwardLoadBalancers`` (at most 100), "二者同时最多只能指定一个"; ``ForwardLoadBalancer`` {LoadBalancerId,
+        ListenerId, TargetAttributes [{Port 1-65535, Weight 0-100}], LocationId (layer 7), Region}."""
+        classic = self._list(raw, "loadBalancerIds", path, required=False)
+        forward = self._list(raw, "forwardLoadBalancers", path, required=False)
+        if classic and forward:
+            raise EstateError(f"{path}: loadBalancerIds and forwardLoadBalancers: at most one of the two")
+        if len(classic) > 20 or len(forward) > 100:
+            raise EstateError(f"{path}: at most 20 loadBalancerIds and 100 forwardLoadBalancers")
+        for j, lb_id in enumerate(classic):
+            self._id(lb_id, "lb", f"{path}.loadBalancerIds[{j}]")
+            group.load_balancer_ids.append(lb_id)
+        for j, fraw in enumerate(forward):
+            fpath = f"{path}.forwardLoadBalancers[{j}]"
+            self._obj(fraw, fpath)
+            self._keys(fraw, {"loadBalancerId", "listenerId", "locationId", "targetAttributes", "region"}, fpath)
+            item: dict[str, Any] = {"LoadBalancerId": self._str(fraw, "loadBalancerId", fpath),
+                                    "ListenerId": self._str(fraw, "listenerId", fpath),
+                                    "LocationId": self._str(fraw, "locationId", fpath, default=""),
+                                    "Region": self._str(fraw, "region", fpath, default=group.region),
+                                    "TargetAttributes": []}
+            self._id(item["LoadBalancerId"], "lb", f"{fpath}.loadBalancerId")
+            self._id(item["ListenerId"], "lbl", f"{fpath}.listenerId")
+            for k, araw in enumerate(self._list(fraw, "targetAttributes", fpath)):
+                apath = f"{fpath}.targetAttributes[{k}]"
+                self._obj(araw, apath)
+                self._keys(araw, {"port", "weight"}, apath)
+                item["TargetAttributes"].append({"Port": self._ranged(araw, "port", apath, 1, 65535, None),
+                                                 "Weight": self._ranged(araw, "weight", apath, 0, 100, 10)})
+            group.forward_load_balancers.append(item)
 
     def _hook(self, raw: Any, path: str, gid: str, estate: Estate) -> Hook:
         """Fields and ranges of ``CreateLifecycleHookRequest`` / ``LifecycleHook`` (docs/cloud-facts.md#as-lifecycle-hooks)."""

@@ -22,6 +22,16 @@ def load_event(name: str) -> Dict[str, Any]:
     return json.loads((EVENTS / name).read_text())
 
 
+def point_function_at(emu: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The function's environment for an emulator: its endpoint and its credentials, no session token."""
+    secret_id, secret_key, _ = emu.credentials
+    for name, value in (("CLB_UNBIND_ENDPOINT", emu.endpoint), ("TENCENTCLOUD_SECRETID", secret_id),
+                        ("TENCENTCLOUD_SECRETKEY", secret_key)):
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("TENCENTCLOUD_SESSIONTOKEN", raising=False)
+    return emu
+
+
 @pytest.fixture
 def make_emulator() -> Iterator[Callable[..., Any]]:
     """Start an emulator on a free loopback port for an estate (default: tests/estates.base_estate)."""

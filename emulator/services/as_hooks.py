@@ -169,7 +169,10 @@ def describe_auto_scaling_groups(ctx: Ctx, params: dict) -> dict:
     return {"TotalCount": len(found), "AutoScalingGroupSet": [
         {"AutoScalingGroupId": g.group_id, "AutoScalingGroupName": g.name, "AutoScalingGroupStatus": "NORMAL",
          "InstanceCount": len(g.members), "InServiceInstanceCount": sum(m.state == "IN_SERVICE" for m in g.members.values()),
-         "EnabledStatus": "ENABLED", "InActivityStatus": "NOT_IN_ACTIVITY"}
+         "EnabledStatus": "ENABLED", "InActivityStatus": "NOT_IN_ACTIVITY",
+         "ForwardLoadBalancerSet": [dict(f, TargetAttributes=[dict(a) for a in f["TargetAttributes"]])
+                                    for f in g.forward_load_balancers],
+         "LoadBalancerIdSet": list(g.load_balancer_ids)}
         for g in page(found, params)]}
 
 

@@ -68,15 +68,24 @@ class Ops:
 
 
 @pytest.fixture
-def ops(make_emulator: Callable[..., Any], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Ops:
+def ops_for(make_emulator: Callable[..., Any], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Callable[[Dict[str, Any]], Ops]:
+    """The operator's shell pointed at an emulator of this estate."""
     import os
 
-    emu = make_emulator(ops_estate())
-    secret_id, secret_key, _ = emu.credentials
-    for name in [k for k in os.environ if k.startswith(("CLB_UNBIND_", "TENCENTCLOUD_"))]:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("TENCENTCLOUD_SECRET_ID", secret_id)
-    monkeypatch.setenv("TENCENTCLOUD_SECRET_KEY", secret_key)
-    monkeypatch.setenv("CLB_UNBIND_ENDPOINT", emu.endpoint)
-    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.tencentcloud profile of this machine's user
-    return Ops(emu, package_zip(tmp_path / "clb-unbind.zip"))
+    def make(estate: Dict[str, Any]) -> Ops:
+        emu = make_emulator(estate)
+        secret_id, secret_key, _ = emu.credentials
+        for name in [k for k in os.environ if k.startswith(("CLB_UNBIND_", "TENCENTCLOUD_"))]:
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("TENCENTCLOUD_SECRET_ID", secret_id)
+        monkeypatch.setenv("TENCENTCLOUD_SECRET_KEY", secret_key)
+        monkeypatch.setenv("CLB_UNBIND_ENDPOINT", emu.endpoint)
+        monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.tencentcloud profile of this machine's user
+        return Ops(emu, package_zip(tmp_path / "clb-unbind.zip"))
+
+    return make
+
+
+@pytest.fixture
+def ops(ops_for: Callable[[Dict[str, Any]], Ops]) -> Ops:
+    return ops_for(ops_estate())

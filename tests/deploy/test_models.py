@@ -10,7 +10,8 @@ from tests.functional.test_contracts import useless_fields
 
 MODELS = {"scf": "tencentcloud.scf.v20180416.models", "cam": "tencentcloud.cam.v20190116.models",
           "tdmq": "tencentcloud.tdmq.v20200217.models", "as": "tencentcloud.autoscaling.v20180419.models",
-          "cls": "tencentcloud.cls.v20201016.models"}
+          "cls": "tencentcloud.cls.v20201016.models", "clb": "tencentcloud.clb.v20180317.models",
+          "cvm": "tencentcloud.cvm.v20170312.models", "vpc": "tencentcloud.vpc.v20170312.models"}
 
 
 def test_every_request_and_reply_of_setup_and_check_fits_the_sdk_models(ops: Ops) -> None:

@@ -10,7 +10,7 @@ from typing import Any, Callable, Dict, List
 import pytest
 
 from bench.estates import DEAD_LETTER_QUEUE, LIFECYCLE_QUEUE, Shape, fleet_estate, group_id, leaving_id
-from tests.conftest import load_event
+from tests.conftest import load_event, point_function_at
 
 TIMER = load_event("timer.json")
 OTHER_HOOK = "ash-other001"
@@ -25,13 +25,7 @@ def fleet(make_emulator: Callable[..., Any], function_env: Dict[str, str], monke
         {"lifecycleHookId": OTHER_HOOK, "lifecycleHookName": "theirs", "lifecycleTransition": "INSTANCE_TERMINATING",
          "defaultResult": "CONTINUE", "heartbeatTimeout": 300,
          "notificationTarget": {"targetType": "TDMQ_CMQ_QUEUE", "queueName": DEAD_LETTER_QUEUE}})
-    emu = make_emulator(estate)
-    secret_id, secret_key, _ = emu.credentials
-    for name, value in (("CLB_UNBIND_ENDPOINT", emu.endpoint), ("TENCENTCLOUD_SECRETID", secret_id),
-                        ("TENCENTCLOUD_SECRETKEY", secret_key)):
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("TENCENTCLOUD_SESSIONTOKEN", raising=False)
-    return emu
+    return point_function_at(make_emulator(estate), monkeypatch)
 
 
 ENV = {"CLB_UNBIND_QUEUE": LIFECYCLE_QUEUE, "CLB_UNBIND_DEAD_LETTER_QUEUE": DEAD_LETTER_QUEUE,

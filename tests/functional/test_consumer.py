@@ -8,7 +8,7 @@ from typing import Any, Callable, Dict, List
 import pytest
 
 from bench.estates import DEAD_LETTER_QUEUE, LIFECYCLE_QUEUE, Shape, fleet_estate, leaving_id, staying_id
-from tests.conftest import load_event
+from tests.conftest import load_event, point_function_at
 from tests.estates import send_to_queue
 
 TIMER = load_event("timer.json")
@@ -26,12 +26,7 @@ def make_fleet(make_emulator: Callable[..., Any], function_env: Dict[str, str], 
 
     def start(visibility_timeout: int = 2, groups: int = 1) -> Any:
         emu = make_emulator(fleet_estate(Shape(leaving=40, load_balancers=5, bound_on=4), visibility_timeout, groups))
-        secret_id, secret_key, _ = emu.credentials
-        monkeypatch.setenv("CLB_UNBIND_ENDPOINT", emu.endpoint)
-        monkeypatch.setenv("TENCENTCLOUD_SECRETID", secret_id)
-        monkeypatch.setenv("TENCENTCLOUD_SECRETKEY", secret_key)
-        monkeypatch.delenv("TENCENTCLOUD_SESSIONTOKEN", raising=False)
-        return emu
+        return point_function_at(emu, monkeypatch)
 
     return start
 

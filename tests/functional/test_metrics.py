@@ -7,7 +7,7 @@ from typing import Any, Callable, Dict, List
 import pytest
 
 from bench.estates import DEAD_LETTER_QUEUE, LIFECYCLE_QUEUE, Shape, fleet_estate, group_id, leaving_id
-from tests.conftest import load_event
+from tests.conftest import load_event, point_function_at
 from tests.estates import send_to_queue
 
 TIMER = load_event("timer.json")
@@ -31,13 +31,7 @@ def metrics_lines(out: str) -> List[Dict[str, Any]]:
 
 @pytest.fixture
 def fleet(make_emulator: Callable[..., Any], function_env: Dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Any:
-    emu = make_emulator(fleet_estate(Shape(leaving=40, load_balancers=5, bound_on=4), 2, 1))
-    secret_id, secret_key, _ = emu.credentials
-    for name, value in (("CLB_UNBIND_ENDPOINT", emu.endpoint), ("TENCENTCLOUD_SECRETID", secret_id),
-                        ("TENCENTCLOUD_SECRETKEY", secret_key)):
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("TENCENTCLOUD_SESSIONTOKEN", raising=False)
-    return emu
+    return point_function_at(make_emulator(fleet_estate(Shape(leaving=40, load_balancers=5, bound_on=4), 2, 1)), monkeypatch)
 
 
 def timer(invoke: Any, **extra: str) -> Dict[str, Any]:

@@ -8,7 +8,7 @@ from typing import Any, Callable, Dict
 import pytest
 
 from bench.estates import DEAD_LETTER_QUEUE, LIFECYCLE_QUEUE, Shape, fleet_estate, group_id, leaving_id
-from tests.conftest import load_event
+from tests.conftest import load_event, point_function_at
 from tools.pictures import BenchBar, bench_svg, timeline_spans, timeline_svg
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -16,13 +16,7 @@ SVG = "{http://www.w3.org/2000/svg}"
 
 @pytest.fixture
 def fleet(make_emulator: Callable[..., Any], function_env: Dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Any:
-    emu = make_emulator(fleet_estate(Shape(leaving=8, load_balancers=3, bound_on=2), 30, 1))
-    secret_id, secret_key, _ = emu.credentials
-    for name, value in (("CLB_UNBIND_ENDPOINT", emu.endpoint), ("TENCENTCLOUD_SECRETID", secret_id),
-                        ("TENCENTCLOUD_SECRETKEY", secret_key)):
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("TENCENTCLOUD_SESSIONTOKEN", raising=False)
-    return emu
+    return point_function_at(make_emulator(fleet_estate(Shape(leaving=8, load_balancers=3, bound_on=2), 30, 1)), monkeypatch)
 
 
 def texts(svg: str) -> list:

@@ -16,7 +16,7 @@ from typing import Any, Dict, List
 import pytest
 
 from bench.estates import DEAD_LETTER_QUEUE, LIFECYCLE_QUEUE, Shape, fleet_estate, group_id, leaving_id, staying_id
-from tests.conftest import load_event
+from tests.conftest import load_event, point_function_at
 from tests.estates import TOKEN_LEAVING_1, cmq_event, lifecycle_message
 
 TIMER = load_event("timer.json")
@@ -60,13 +60,7 @@ def test_core_path_in_null_mode_retries_and_changes_nothing(emulator: Any, invok
 
 
 def _fleet(make_emulator: Any, monkeypatch: Any, groups: int = 1) -> Any:
-    emu = make_emulator(fleet_estate(Shape(leaving=12, load_balancers=5, bound_on=4), 2, groups))
-    secret_id, secret_key, _ = emu.credentials
-    for name, value in (("CLB_UNBIND_ENDPOINT", emu.endpoint), ("TENCENTCLOUD_SECRETID", secret_id),
-                        ("TENCENTCLOUD_SECRETKEY", secret_key)):
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("TENCENTCLOUD_SESSIONTOKEN", raising=False)
-    return emu
+    return point_function_at(make_emulator(fleet_estate(Shape(leaving=12, load_balancers=5, bound_on=4), 2, groups)), monkeypatch)
 
 
 def _timer(invoke: Any, **extra: str) -> Dict[str, Any]:

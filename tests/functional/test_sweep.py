@@ -6,20 +6,14 @@ from typing import Any, Callable, Dict, List
 import pytest
 
 from bench.estates import DEAD_LETTER_QUEUE, LIFECYCLE_QUEUE, Shape, fleet_estate, group_id, leaving_id, staying_id
-from tests.conftest import load_event
+from tests.conftest import load_event, point_function_at
 
 TIMER = load_event("timer.json")
 GROUPS = ",".join(group_id(g) for g in range(3))
 
 
 def start(make_emulator: Callable[..., Any], monkeypatch: pytest.MonkeyPatch, estate: Dict[str, Any]) -> Any:
-    emu = make_emulator(estate)
-    secret_id, secret_key, _ = emu.credentials
-    for name, value in (("CLB_UNBIND_ENDPOINT", emu.endpoint), ("TENCENTCLOUD_SECRETID", secret_id),
-                        ("TENCENTCLOUD_SECRETKEY", secret_key)):
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("TENCENTCLOUD_SESSIONTOKEN", raising=False)
-    return emu
+    return point_function_at(make_emulator(estate), monkeypatch)
 
 
 @pytest.fixture
