@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 import json
-import re
 from collections import Counter
 from typing import Dict, List, Set
 
@@ -23,14 +22,6 @@ from .invariants import BUSY, REASON, TASK_STATUS, RunResult, kind_counts, untou
 from .queue_runner import QueueTrace
 from .queue_scenario import FOREIGN_HOOK
 from .scenario import LIFECYCLE_QUEUE
-
-INSTANCE = re.compile(r"\b(?:ins|ein)-[a-z0-9]{8}\b")
-
-
-def named_in(body: str) -> Set[str]:
-    """Instance ids a dead letter names (its notices, and what its original or refusals carry)."""
-    return set(INSTANCE.findall(body))
-
 
 def check_queue(trace: QueueTrace) -> RunResult:
     sc = trace.scenario

@@ -17,6 +17,7 @@ import contextlib
 import io
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -24,13 +25,14 @@ import threading
 import time
 import traceback
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Set, Tuple
 
 from . import ROOT
 from .queue_scenario import FOREIGN_QUEUE, GROUP, QUEUE_DEAD, QueueScenario
 from .runner import Completion, function_env, observe_completions, snapshot
 from .scenario import LIFECYCLE_QUEUE
 
+INSTANCE = re.compile(r"\b(?:ins|ein)-[a-z0-9]{8}\b")
 FORGED_ACTIVITY = "asa-emu00001"
 """The activity id the scenario's forged messages carry; replaced by the real scale-in's."""
 WORKER_START_SECONDS = 30.0
@@ -167,8 +169,6 @@ class _QueueRunner:
         return True
 
     def _dead_lettered(self) -> set:
-        from .queue_invariants import named_in
-
         return {iid for m in self.emu.messages(self.dead_letter_queue) for iid in named_in(m["body"])}
 
     dead_letter_queue = ""
@@ -179,6 +179,11 @@ class _QueueRunner:
         times = [m["nextVisibleTime"] for m in self.emu.messages(LIFECYCLE_QUEUE) if m["state"] != "visible"]
         if times:
             time.sleep(min(max(min(times) - now, 0.0) + 0.05, self.sc.visibility_timeout + 0.5, 3.5))
+
+
+def named_in(body: str) -> Set[str]:
+    """Instance ids a dead letter names (its notices, and what its original or refusals carry)."""
+    return set(INSTANCE.findall(body))
 
 
 def _own_hooks(estate: Dict[str, Any]) -> List[str]:
