@@ -3,7 +3,8 @@
 Order, so that what has a goal runs on a quiet machine:
   1. cold import timings (fresh interpreters, alternating sides);
   2. the handler on (a), (b), (c), (e), one after the other, then on (d), alone, then the queue
-     workloads (f)-(i) (bench/queue_workloads.py), one after the other;
+     workloads (f)-(i) (bench/queue_workloads.py), one after the other, then the drain (k,
+     bench/drain.py: adaptive, adaptive with 1 zero reading, fixed 300 s, beside the ideal);
   3. side by side, to keep `make bench` within minutes: the naive strategy on every workload, and the
      tracemalloc runs of (e), each against its own emulator process (they mostly sleep on task waits,
      busy load balancers and the rate limit; their wall times are for comparison, not goals).
@@ -17,7 +18,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Dict, List, Optional, Tuple
 
-from . import report
+from . import drain, report
 from .chart import write_chart
 from .emulator_process import ROOT, EmulatorKnobs
 from .estates import LIFECYCLE_QUEUE
@@ -48,8 +49,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--task-seconds", type=float, default=0.5, help="emulator: how long a load balancer task runs (default 0.5)")
     p.add_argument("--latency", type=float, default=0.02, help="emulator: seconds added to every reply (default 0.02)")
     p.add_argument("--rate-limit", type=int, default=20, help="emulator: requests per second per action, 0 = off (default 20, the API's)")
-    p.add_argument("--only", default="abcdefghij",
-                   help="workloads to run, e.g. 'ac'; f-i are the queue workloads, j the mixed estate (default abcdefghij)")
+    p.add_argument("--only", default="abcdefghijk",
+                   help="workloads to run, e.g. 'ac'; f-i are the queue workloads, j the mixed estate, k the drain "
+                        "(default abcdefghijk)")
+    p.add_argument("--drain-period", type=float, default=drain.DrainBench.period_wall,
+                   help="(k): wall seconds one 60 s Cloud Monitor period lasts (default %(default)s)")
+    p.add_argument("--drain-phase", type=float, default=drain.DrainBench.phase,
+                   help="(k): API seconds after a Cloud Monitor period boundary at which the timer fires (default %(default)s)")
     p.add_argument("--queue", action="store_true", help="only the queue workloads f-i (same as --only fghi)")
     p.add_argument("--no-naive", action="store_true", help="skip the naive strategy")
     p.add_argument("--no-imports", action="store_true", help="skip the cold-import timings")
@@ -86,6 +92,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     if "j" in only:
         progress("(j) handler: mixed estate")
         mixed = run_mixed(knobs)
+
+    drain_bench = drain.DrainBench(period_wall=args.drain_period, phase=args.drain_phase)
+    drained: Optional[Tuple[List[drain.ModeRun], Dict[Any, Any]]] = None
+    if "k" in only:
+        drained = drain.run_bench(drain_bench, progress)
 
     side_by_side: List[Tuple[str, str, Any]] = []
     if not args.no_naive:
@@ -142,6 +153,11 @@ def main(argv: Optional[List[str]] = None) -> int:
         out.append("(j) Mixed estate: direct binds, a v1 and a v2 target group, a classic load balancer, a secondary IP "
                    "(bench/mixed.py); calls by action beside the lower bound of each kind")
         out += mixed_lines(mixed)
+    if drained is not None:
+        out.append("")
+        out.append("(k) Drain: weight 0 -> unbind per backend, connections cut and Cloud Monitor reads, by drain mode "
+                   "(bench/drain.py); timer runs consume the lifecycle queue and the drain's envelopes")
+        out += drain.lines(drain_bench, *drained)
     mem = [w for w in chosen if w.memory]
     for w in mem:
         out.append("")
@@ -156,12 +172,15 @@ def main(argv: Optional[List[str]] = None) -> int:
     ecm_check = runs.get(("a", "handler")) or next((r for (k, s), r in runs.items() if s == "handler"), None)
     out += ["  " + line for line in report.goal_lines(WORKLOADS, runs, knobs, imports, package_facts(), ecm_check)]
     out += ["  " + line for line in report.queue_goal_lines(queue_runs)]
+    if drained is not None:
+        out += ["  " + line for line in drain.goal_lines(drain_bench, *drained)]
     out.append("")
     out.append(f"chart: {write_chart(chosen, runs, queue_runs, knobs)}")
     out.append(f"bench took {time.monotonic() - started:.0f}s")
     print("\n".join(out), flush=True)
     mixed_ok = mixed is None or mixed.ok
-    return 0 if all(r.ok for r in runs.values()) and all(r.ok for r in queue_runs) and mixed_ok else 1
+    drain_ok = drained is None or not any(r.problems for r in drained[0])
+    return 0 if all(r.ok for r in runs.values()) and all(r.ok for r in queue_runs) and mixed_ok and drain_ok else 1
 
 
 if __name__ == "__main__":

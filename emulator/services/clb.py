@@ -364,7 +364,10 @@ def plan_batch_deregister(ctx: Ctx, lb: LoadBalancer, entries: list[dict]) -> tu
 
 
 def _remove_op(estate: Estate, lb_id: str, lid: str, loc: str | None, ip: str, port: int):
-    return lambda: estate.remove_target(lb_id, lid, loc, ip, port)
+    def apply() -> None:
+        if estate.remove_target(lb_id, lid, loc, ip, port):
+            estate.connections.unbound(lb_id, lid, ip, port, time.time())
+    return apply
 
 
 def _weight_op(estate: Estate, lb_id: str, lid: str, loc: str | None, ip: str, port: int, weight: int):

@@ -7,10 +7,13 @@ request → ``LimitExceeded.LimitedAccess`` ("请求受限，查询实例数受�
 emulator's ``rate_limit_per_second``). ``Period`` defaults to 300 ("默认为取值为300"); ``EndTime``
 defaults to now and may not precede ``StartTime``.
 
-Namespace ``QCE/LB_RS_PRIVATE`` (private CLB, real-server level), metrics ``Connum`` and ``NewConn``,
-dimensions ``vip``, ``vpcId``, ``loadBalancerPort``, ``protocol``, ``lanIp`` and optionally ``port``.
-A dimension set that names no bound backend, or a period not yet published, has no data point
-(``Timestamps: []``, as api.json's example). Connections come from ``emulator/connections.py``; the knob
+Namespaces, each at the real-server and real-server port levels, dimensions ``vip``, ``vpcId``,
+``loadBalancerPort``, ``protocol``, ``lanIp`` and optionally ``port`` (``vpcId`` as the ``vpc-`` id or the
+numeric one): ``QCE/LB_RS_PRIVATE`` (private CLBs, ``LoadBalancerType`` INTERNAL), metrics ``Connum`` and
+``NewConn``; ``QCE/LB_PUBLIC`` (public CLBs, OPEN), metrics ``ConNum`` (Tencent docs 248/10997) or
+``Connum`` (the GetMonitorData page for public CLB) and ``NewConn``. A load balancer answers only in its
+own namespace. A dimension set that names no bound backend, or a period not yet published, has no data
+point (``Timestamps: []``, as api.json's example). Connections come from ``emulator/connections.py``; the knob
 ``monitor_period_seconds`` shortens periods for tests (timestamps then step by it, not by 60).
 """
 from __future__ import annotations
@@ -28,8 +31,8 @@ LIMITED_ACCESS = "LimitExceeded.LimitedAccess"
 DATA_QUERY_FAILED = "FailedOperation.DataQueryFailed"
 MAX_INSTANCES = 10
 MAX_POINTS = 1440
-NAMESPACES = {"QCE/LB_RS_PRIVATE"}
-METRICS = {"Connum", "NewConn"}
+NAMESPACES = {"QCE/LB_RS_PRIVATE": {"Connum", "NewConn"}, "QCE/LB_PUBLIC": {"ConNum", "Connum", "NewConn"}}
+LB_TYPE = {"QCE/LB_RS_PRIVATE": "INTERNAL", "QCE/LB_PUBLIC": "OPEN"}
 PERIODS = {PERIOD, 300}
 RS_DIMENSIONS = {"vip", "vpcId", "loadBalancerPort", "protocol", "lanIp"}
 CHINA = timezone(timedelta(hours=8))
@@ -49,7 +52,7 @@ def _format(t: float) -> str:
     return datetime.fromtimestamp(t, CHINA).isoformat(timespec="seconds")
 
 
-def _dimensions(instance: dict, index: int) -> dict[str, str]:
+def _dimensions(instance: dict, index: int, namespace: str) -> dict[str, str]:
     dims = instance.get("Dimensions") or []
     out = {}
     for j, d in enumerate(dims):
@@ -57,16 +60,18 @@ def _dimensions(instance: dict, index: int) -> dict[str, str]:
         out[name] = str(require(d, "Value", f"Instances.{index}.Dimensions.{j}."))
     if set(out) not in (RS_DIMENSIONS, RS_DIMENSIONS | {"port"}):
         raise ApiError(INVALID_PARAMETER_VALUE, f"Instances.{index}: the dimension set {sorted(out)} is not one of "
-                       f"QCE/LB_RS_PRIVATE's ({sorted(RS_DIMENSIONS)}, optionally with port).")
+                       f"{namespace}'s ({sorted(RS_DIMENSIONS)}, optionally with port).")
     return out
 
 
-def _backends(ctx: Ctx, dims: dict[str, str]) -> list[tuple[LoadBalancer, str, str, int]]:
+def _backends(ctx: Ctx, dims: dict[str, str], namespace: str) -> list[tuple[LoadBalancer, str, str, int]]:
     """(load balancer, listener id, ip, port) of every bound backend the dimension set names."""
     found = []
     for lb in ctx.estate.load_balancers.values():
         vpc_ok = dims["vpcId"] in (lb.vpc_id, str(ctx.estate.vpc_number(lb.vpc_id)))
-        if lb.kind != "clb" or lb.region != ctx.region or lb.vip != dims["vip"] or not vpc_ok:
+        if lb.kind != "clb" or lb.lb_type != LB_TYPE[namespace]:
+            continue
+        if lb.region != ctx.region or lb.vip != dims["vip"] or not vpc_ok:
             continue
         for listener in lb.listeners:
             if str(listener.port) != dims["loadBalancerPort"] or listener.protocol.lower() != dims["protocol"].lower():
@@ -84,7 +89,7 @@ def get_monitor_data(ctx: Ctx, params: dict) -> dict:
     instances = require(params, "Instances")
     if namespace not in NAMESPACES:
         raise ApiError(INVALID_PARAMETER_VALUE, f"The namespace `{namespace}` is not emulated; emulated: {sorted(NAMESPACES)}.")
-    if metric not in METRICS:
+    if metric not in NAMESPACES[namespace]:
         raise ApiError(INVALID_PARAMETER_VALUE, f"The metric `{metric}` does not exist in {namespace}.")
     period = params.get("Period")
     period = 300 if period is None else period
@@ -104,13 +109,13 @@ def get_monitor_data(ctx: Ctx, params: dict) -> dict:
         raise ApiError(LIMITED_ACCESS, f"The request asks for {asked} data points, more than {MAX_POINTS}.")
     first = math.ceil(start / step) * step
     stamps = [first + k * step for k in range(int((end - first) // step) + 1)] if end >= first else []
-    sets = [_dimensions(inst, i) for i, inst in enumerate(instances)]
+    sets = [_dimensions(inst, i, namespace) for i, inst in enumerate(instances)]
     if ctx.faulty(ctx.knobs.monitor_error_rate):
         raise ApiError(DATA_QUERY_FAILED, "Data query failed (emulated monitor_error_rate).")
     published = [ts for ts in stamps if ts + step + ctx.knobs.monitor_delay_seconds <= now]
     points = []
     for dims, inst in zip(sets, instances):
-        backends = _backends(ctx, dims)
+        backends = _backends(ctx, dims, namespace)
         ts_out: list[float] = []
         values: list[float] = []
         if backends:
@@ -124,7 +129,7 @@ def get_monitor_data(ctx: Ctx, params: dict) -> dict:
 
 
 def _value(model: Any, backends: list, metric: str, ts: float, step: float) -> int:
-    """Connum: connections open at the period's start; NewConn: 0 once the weight is 0, else the open count."""
+    """Connum / ConNum: connections open at the period's start; NewConn: 0 once the weight is 0, else the open count."""
     total = 0
     for lb, lid, ip, port in backends:
         open_now = model.connections_at(lb.lb_id, lid, ip, port, ts, step)

@@ -8,7 +8,7 @@ never a zero: it breaks a run of zeros, and only the cap ends such a drain.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Mapping, Optional, Tuple
 
 from .cloud.monitor import PERIOD, Series
 from .wire.drain_state import BindingDrain, DrainState
@@ -70,6 +70,9 @@ def decide(state: DrainState, now: float, zero_readings: int, fixed_seconds: flo
     return ended
 
 
-def start(keys_backends: List[Tuple[str, Optional[Tuple]]], now: float, cap: float) -> DrainState:
+def start(keys_backends: List[Tuple[str, Optional[Tuple]]], now: float, cap: float,
+          namespaces: Optional[Mapping[str, str]] = None) -> DrainState:
+    """`namespaces`: binding key → Cloud Monitor namespace, for those not read in the private CLB's."""
     return DrainState(since=now, cap_at=now + cap,
-                      bindings=tuple(BindingDrain(key=k, backend=b) for k, b in keys_backends))
+                      bindings=tuple(BindingDrain(key=k, backend=b, namespace=(namespaces or {}).get(k))
+                                     for k, b in keys_backends))

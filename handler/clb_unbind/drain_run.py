@@ -5,17 +5,24 @@ the queue with its state (finish.py), and the next timer run looks again.
 
 An instance found without a drain state whose bindings already weigh 0 (a lost envelope, found again by
 the sweep) is resumed: its weights are not written again, and its readings start from now.
+
+One chain per drain (docs/drain.md#one-chain-per-drain): two envelopes of one instance met in one pass
+keep the older drain; one met later in a run that already re-queued the instance's drain (a resumed
+duplicate, a redelivered older envelope, a redelivered notification) ends there, carried by the
+envelope the run sent. Each re-queued state gets a fresh `look` id, so the run's own envelope coming
+back early is told apart from another chain.
 """
 from __future__ import annotations
 
 import logging
 import time
+import uuid
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 from .apply import run_per_load_balancer, zero_weights
 from .cloud import monitor
-from .cloud.clb_addresses import addresses
+from .cloud.clb_addresses import Address, addresses
 from .cloud.errors import CloudError
 from .cloud.session import CloudSession
 from .drain_adaptive import Ended, cap_seconds, decide, fold, start
@@ -32,6 +39,16 @@ class DrainLook:
     pending: Dict[str, DrainState] = field(default_factory=dict)
     """Instances still draining, with the state the next look continues from."""
     ends: Dict[str, List[Ended]] = field(default_factory=dict)
+    carried: Set[str] = field(default_factory=set)
+    """Instances whose drain this run already re-queued: left to that envelope (their `pending` is it)."""
+
+
+SENT = "drains_sent"
+
+
+def sent_this_run(session: CloudSession) -> Dict[str, DrainState]:
+    """instance id → the drain state this run re-queued for it (finish.py records each sent envelope)."""
+    return session.memo.setdefault(SENT, {})
 
 
 def _metered(b: Binding) -> bool:
@@ -39,11 +56,17 @@ def _metered(b: Binding) -> bool:
     return b.cloud is Cloud.CLB and b.kind is Kind.LISTENER
 
 
-def _backend(b: Binding, where: Dict[str, Tuple[str, str]]) -> Optional[Tuple[str, str, int, str, str, int]]:
+def _backend(b: Binding, where: Dict[str, Address]) -> Optional[Tuple[str, str, int, str, str, int]]:
     if not _metered(b) or b.load_balancer_id not in where:
         return None
-    vip, vpc_id = where[b.load_balancer_id]
+    vip, vpc_id, _ = where[b.load_balancer_id]
     return (vip, vpc_id, b.listener_port, b.protocol.upper(), b.private_ip, b.target_port)
+
+
+def _namespaces(bindings: Sequence[Binding], where: Dict[str, Address]) -> Dict[str, str]:
+    """binding label → namespace, for bindings read outside the private CLB's (public CLBs)."""
+    return {b.label: where[b.load_balancer_id].namespace for b in bindings
+            if _metered(b) and b.load_balancer_id in where and where[b.load_balancer_id].namespace != monitor.PRIVATE}
 
 
 def _heartbeat(session: CloudSession, notice: Notice) -> Optional[int]:
@@ -59,22 +82,43 @@ def _heartbeat(session: CloudSession, notice: Notice) -> Optional[int]:
     return hook.heartbeat_timeout if hook is not None else None
 
 
+def _preferred(n: Notice, had: Optional[Notice], sent: Optional[DrainState]) -> bool:
+    """Whether `n` rather than `had` speaks for its instance in this look. The run's own chain first (the
+    envelope it sent, back early: `look` matches), then the older drain of two (a resumed drain whose
+    envelope came back after all), then one with a drain state over a bare notice."""
+    if had is None:
+        return True
+    if sent is not None and (had.drain is not None and had.drain.look == sent.look):
+        return False
+    if sent is not None and n.drain is not None and n.drain.look == sent.look:
+        return True
+    return n.drain is not None and (had.drain is None or n.drain.since < had.drain.since)
+
+
 def look(session: CloudSession, notices: Sequence[Notice], mine: Dict[str, Tuple[Binding, ...]]) -> DrainLook:
     settings = session.settings
     now = time.time()
     out = DrainLook()
+    sent = sent_this_run(session)
     wanted: Dict[str, Notice] = {}
     for n in notices:
         if n.dry_run or not mine.get(n.instance_id):
             continue
-        had = wanted.get(n.instance_id)
-        # Two envelopes of one instance (a resumed drain whose envelope came back after all): keep the older drain.
-        if had is None or (n.drain is not None and (had.drain is None or n.drain.since < had.drain.since)):
+        if _preferred(n, wanted.get(n.instance_id), sent.get(n.instance_id)):
             wanted[n.instance_id] = n
+    for iid, notice in sorted(wanted.items()):
+        earlier = sent.get(iid)
+        state = notice.drain
+        if earlier is not None and (state is None or state.look != earlier.look):
+            out.pending[iid] = earlier
+            out.carried.add(iid)
+            decision("drain_duplicate", instance_id=iid, since=state.since if state else None, kept_since=earlier.since,
+                     reason="this run already re-queued the instance's drain: this chain ends here")
+    wanted = {iid: n for iid, n in wanted.items() if iid not in out.carried}
     if not wanted:
         return out
     lbs = {b.load_balancer_id for iid in wanted for b in mine[iid] if _metered(b)}
-    where: Dict[str, Tuple[str, str]] = {}
+    where: Dict[str, Address] = {}
     if lbs:
         region = next(b.region for iid in wanted for b in mine[iid] if _metered(b))
         try:
@@ -90,14 +134,16 @@ def look(session: CloudSession, notices: Sequence[Notice], mine: Dict[str, Tuple
         if state is None:
             cap = cap_seconds(settings.drain_max_seconds, _heartbeat(session, notice), settings.timer_seconds,
                               settings.consume_seconds, settings.safety_margin_seconds)
-            state = start([(b.label, _backend(b, where)) for b in bindings], now, cap)
+            state = start([(b.label, _backend(b, where)) for b in bindings], now, cap, _namespaces(bindings, where))
             heavy = [b for b in bindings if b.cloud is Cloud.CLB and b.weight != 0]
             to_zero += heavy
             decision("drain_started" if heavy else "drain_resumed", instance_id=iid, cap_seconds=round(cap, 3),
                      bindings=len(bindings), weights_written=len(heavy))
         else:
             known = {b.key for b in state.bindings}
-            extra = tuple(BindingDrain(key=b.label, backend=_backend(b, where)) for b in bindings if b.label not in known)
+            spaces = _namespaces(bindings, where)
+            extra = tuple(BindingDrain(key=b.label, backend=_backend(b, where), namespace=spaces.get(b.label))
+                          for b in bindings if b.label not in known)
             state = state.model_copy(update={"bindings": state.bindings + extra})
             to_zero += [b for b in bindings if b.label not in known and b.cloud is Cloud.CLB and b.weight != 0]
         states[iid] = state
@@ -116,21 +162,29 @@ def look(session: CloudSession, notices: Sequence[Notice], mine: Dict[str, Tuple
         for e in ended:
             decision(e.how, instance_id=iid, binding=e.key, drain_seconds=e.seconds, connections=e.connections)
         if len(done) < len(state.bindings):
-            out.pending[iid] = state.model_copy(update={"bindings": tuple(b for b in state.bindings if b.key not in done)})
+            out.pending[iid] = state.model_copy(update={"bindings": tuple(b for b in state.bindings if b.key not in done),
+                                                        "look": uuid.uuid4().hex[:16]})
             decision("draining", instance_id=iid, waiting=sorted(b.key for b in state.bindings if b.key not in done),
                      seconds=round(now - state.since, 3), cap_in_seconds=round(state.cap_at - now, 3))
     return out
 
 
 def _read(session: CloudSession, states: Dict[str, DrainState], now: float) -> Dict[Tuple, monitor.Series]:
-    backends = {tuple(b.backend) for s in states.values() for b in s.bindings if b.backend is not None}
-    if not backends:
+    """One set of coalesced reads per namespace (one namespace a request): private CLBs, public CLBs."""
+    by_namespace: Dict[str, Set[Tuple]] = {}
+    for s in states.values():
+        for b in s.bindings:
+            if b.backend is not None:
+                by_namespace.setdefault(b.namespace or monitor.PRIVATE, set()).add(tuple(b.backend))
+    if not by_namespace:
         return {}
     since = min(s.since for s in states.values())
     region = session.settings.region
-    try:
-        return monitor.connections(session, region, backends, max(since - monitor.PERIOD, now - 3600), now)
-    except CloudError as exc:
-        decision("drain_read_failed", level=logging.WARNING, error_code=exc.code, error_message=exc.failure.message,
-                 reason="unknown is not zero: the drain goes on toward its cap")
-        return {}
+    out: Dict[Tuple, monitor.Series] = {}
+    for namespace, backends in sorted(by_namespace.items()):
+        try:
+            out.update(monitor.connections(session, region, backends, max(since - monitor.PERIOD, now - 3600), now, namespace))
+        except CloudError as exc:
+            decision("drain_read_failed", level=logging.WARNING, namespace=namespace, error_code=exc.code,
+                     error_message=exc.failure.message, reason="unknown is not zero: the drain goes on toward its cap")
+    return out

@@ -8,15 +8,18 @@ the end, so SCF's own retry and dead-letter settings keep the event: a loss need
 from __future__ import annotations
 
 import logging
+import math
 import random
+import time
 from dataclasses import dataclass, field, replace
-from typing import Any, Dict, List, Optional, Sequence, Set
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from .cloud.errors import CloudError, is_permanent
 from .config import Settings
 from .log import decision
 from .model import ActivityRef, CloudFailure, InstanceOutcome, Notice, Record, RecordFailure, Status
-from .wire.envelopes import MAX_MESSAGE_BYTES, DeadLetterEnvelope, EnvelopeRefusal, RetryEnvelope, utc_now_iso
+from .wire.envelopes import (MAX_MESSAGE_BYTES, NOTICE_ORIGINAL_CHARS, SIGNATURE_BYTES, DeadLetterEnvelope,
+                             EnvelopeRefusal, RetryEnvelope, utc_now_iso)
 
 class UnfinishedWork(Exception):
     """Raised after every record was handled, when some work could not be queued anywhere."""
@@ -137,7 +140,7 @@ class Finisher:
         self.session = session
         self.rng = rng or random.Random()
         self.unqueued: List[str] = []
-        self.drains_sent: Set[str] = set()
+        self._draining: List[Tuple[RecordReport, List[InstanceOutcome], bool]] = []
 
     def finish(
         self,
@@ -148,7 +151,9 @@ class Finisher:
         """One report per record, in the event's order.
 
         Refused records are dead-lettered last, all together (one message, or a few within the size
-        cap): junk ahead of real work costs one send after it, never one send each before it.
+        cap): junk ahead of real work costs one send after it, never one send each before it. Drains
+        still under way go back together too (`_send_drains`): one envelope for all of them, or as few
+        as the size and count caps allow.
         """
         by_record: Dict[str, List[InstanceOutcome]] = {}
         for o in outcomes:
@@ -157,6 +162,7 @@ class Finisher:
             r.record_id: self._finish_record(r, by_record.get(r.record_id, []), record_failures.get(r.record_id))
             for r in records if r.refused is None
         }
+        self._send_drains()
         reports.update(self._finish_refused([r for r in records if r.refused is not None]))
         return [reports[r.record_id] for r in records]
 
@@ -203,7 +209,7 @@ class Finisher:
         to_retry = [o for o in unfinished if o.notice.attempt < self.settings.max_attempts]
         dry = all(o.notice.dry_run for o in outcomes) and bool(outcomes)
         if draining:
-            self._send_drain(report, draining, dry)
+            self._draining.append((report, draining, dry))
         if to_retry:
             self._send_retry(report, to_retry, dry)
         for group, reason in ((hopeless, None), (out_of_attempts, "max_attempts")):
@@ -247,28 +253,65 @@ class Finisher:
         what = dict(instances=[o.notice.instance_id for o in outcomes])
         self._queue_retry(report, envelope, attempt, dry_run, _summarise(outcomes), what)
 
-    def _send_drain(self, report: RecordReport, outcomes: List[InstanceOutcome], dry_run: bool) -> None:
-        """A drain under way: its state goes back to the queue, looked at again one timer interval later.
+    def _send_drains(self) -> None:
+        """Drains under way go back to the queue, looked at again by the next timer run (`drain_delay`).
+
         Not a failed attempt: the attempt number stays, and a drain is never dead-lettered for it. One
-        envelope per instance and pass, however many records named it."""
-        fresh = [o for o in outcomes if o.notice.instance_id not in self.drains_sent]
-        self.drains_sent.update(o.notice.instance_id for o in fresh)
-        if not fresh:
-            _mark(report, "retry_queued", "draining: carried by another record's envelope")
+        envelope carries every instance of the pass still draining (docs/drain.md#one-envelope-per-pass),
+        split only by the size cap (`MAX_MESSAGE_BYTES`), the notices a message may hold
+        (`CLB_UNBIND_MAX_INSTANCES`, `CLB_UNBIND_MAX_INSTANCES_PER_PASS`) and the attempt number; each
+        instance once, however many records named it. A drain this run already re-queued (drain_run.py:
+        a second chain met later in the run) is carried by that envelope and not sent again. A record
+        is `retry_queued` once every instance it named is carried by a sent envelope; else its work has
+        no end yet (its message stays and comes back)."""
+        from .drain_run import sent_this_run
+
+        pending, self._draining = self._draining, []
+        if not pending:
             return
-        attempt = max(o.notice.attempt for o in fresh)
-        envelope = RetryEnvelope.from_notices(
-            [replace(o.notice, drain=o.drain) for o in fresh],
-            attempt=attempt,
-            first_seen=_first_seen([o.notice for o in fresh]),
-            dry_run=dry_run,
-            last_errors=[f for o in fresh for f in o.failures],
-            request_ids=_request_ids(fresh),
-            original=_original(fresh, None),
-        )
-        what = dict(instances=[o.notice.instance_id for o in fresh], draining=True)
-        self._queue_retry(report, envelope, attempt - 1, dry_run, _summarise(fresh), what,
-                          delay=max(int(self.settings.timer_seconds // 2), 1))
+        sent = sent_this_run(self.session) if self.session is not None else {}
+        first: Dict[str, InstanceOutcome] = {}
+        for _, outcomes, _ in pending:
+            for o in outcomes:
+                first.setdefault(o.notice.instance_id, o)
+        carried = {iid for iid, o in first.items() if o.drain is not None and iid in sent and sent[iid].look == o.drain.look}
+        to_send = [o for iid, o in first.items() if iid not in carried]
+        dry = all(d for _, _, d in pending)
+        ok: Dict[str, Optional[str]] = {iid: None for iid in carried}
+        for group in _drain_envelopes(to_send, self._notices_per_message()):
+            msg_id = self._send_drain_envelope(group, dry)
+            if msg_id is None:
+                continue
+            for o in group:
+                ok[o.notice.instance_id] = msg_id
+                if o.drain is not None and self.session is not None and not (self.settings.dry_run or dry):
+                    sent[o.notice.instance_id] = o.drain
+        for report, outcomes, _ in pending:
+            ids = {o.notice.instance_id for o in outcomes}
+            why = _summarise(outcomes)
+            if not ids <= set(ok):
+                self._unsettle(report, why)
+                continue
+            _mark(report, "retry_queued", why if not ids <= carried else "draining: carried by the envelope sent earlier in this run")
+            report.message_id = report.message_id or next((ok[i] for i in sorted(ids) if ok[i]), None)
+
+    def _notices_per_message(self) -> int:
+        return max(min(self.settings.max_instances, self.settings.max_instances_per_pass), 1)
+
+    def _send_drain_envelope(self, outcomes: List[InstanceOutcome], dry_run: bool) -> Optional[str]:
+        """Send one drain envelope; its message id ("" for a dry run), or None when it could not be sent."""
+        envelope = _drain_envelope(outcomes, dry_run)
+        attempt = envelope.attempt
+        delay = drain_delay(self.settings.timer_seconds, time.time())
+        fields = dict(record_ids=sorted({o.notice.record_id for o in outcomes}), next_attempt=attempt, delay_seconds=delay,
+                      queue=self.settings.retry_queue, instances=[o.notice.instance_id for o in outcomes], draining=True)
+        if self.settings.dry_run or dry_run:
+            decision("retry_skipped_dry_run", **fields)
+            return ""
+        if not self.settings.retry_queue:
+            decision("unfinished", level=logging.ERROR, reason="CLB_UNBIND_RETRY_QUEUE is not set", **fields)
+            return None
+        return self._send(self.settings.retry_queue, envelope.fitted(), delay, "retry_queued", fields)
 
     def _queue_retry(self, report: RecordReport, envelope: RetryEnvelope, attempt: int, dry_run: bool, why: str, what: Dict[str, Any],
                      delay: Optional[int] = None) -> None:
@@ -357,6 +400,66 @@ class Finisher:
             return None
         decision(name, level=logging.WARNING, message_id=msg_id, **fields)
         return msg_id
+
+
+def drain_delay(timer_seconds: float, now: float) -> int:
+    """`DelaySeconds` of a drain envelope: it becomes visible at the next firing of the timer (a cron of
+    `CLB_UNBIND_TIMER_SECONDS` fires on its multiples, deploy/numbers.py), not later, so the next run's
+    queue pass reads it before that run's sweep looks for waiting instances: the sweep sees the drain
+    handled and never resumes it (docs/drain.md#one-chain-per-drain). At least 1 s: an envelope sent
+    in the last second before a firing becomes visible during the next run's first long poll."""
+    period = max(float(timer_seconds), 1.0)
+    next_firing = (math.floor(now / period) + 1) * period
+    return max(int(next_firing - now), 1)
+
+
+def _drain_envelopes(outcomes: Sequence[InstanceOutcome], per_message: int,
+                     limit: int = MAX_MESSAGE_BYTES) -> List[List[InstanceOutcome]]:
+    """Draining instances in as few envelopes as fit: one attempt number an envelope (its notices come back
+    with it), at most `per_message` notices and `limit` bytes each."""
+    by_attempt: Dict[int, List[InstanceOutcome]] = {}
+    for o in outcomes:
+        by_attempt.setdefault(o.notice.attempt, []).append(o)
+    groups: List[List[InstanceOutcome]] = []
+    for _, same in sorted(by_attempt.items()):
+        group: List[InstanceOutcome] = []
+        rough = 0
+        for o in same:
+            size = len(o.notice.original or "") + 2048  # the notice, its drain state, its share of errors and ids
+            # Measured exactly only once the rough sum nears the cap: a pass of small notices never is.
+            full = group and (len(group) >= per_message or (rough + size > limit // 2 and
+                              _drain_envelope([*group, o], False).json_bytes() + SIGNATURE_BYTES > limit))
+            if full:
+                groups.append(group)
+                group, rough = [], 0
+            group.append(o)
+            rough += size
+        groups.append(group)
+    return [g for g in groups if g]
+
+
+def _drain_envelope(outcomes: Sequence[InstanceOutcome], dry_run: bool) -> RetryEnvelope:
+    """One envelope for the drains of `outcomes`: each notice with its state, and its own `firstSeen` and
+    original where they differ from the envelope's (a combined envelope must not give every instance the
+    first one's)."""
+    notices = [replace(o.notice, drain=o.drain) for o in outcomes]
+    first_seen = _first_seen(notices)
+    originals = {n.original for n in notices}
+    shared = next(iter(originals)) if len(originals) == 1 else None
+    envelope = RetryEnvelope.from_notices(
+        notices,
+        attempt=max(n.attempt for n in notices),
+        first_seen=first_seen,
+        dry_run=dry_run,
+        last_errors=list(dict.fromkeys(f for o in outcomes for f in o.failures)),
+        request_ids=_request_ids(outcomes),
+        original=shared,
+    )
+    own = [e.model_copy(update={
+        "first_seen": n.first_seen if n.first_seen and n.first_seen != first_seen else None,
+        "original": n.original if len(originals) > 1 and n.original and len(n.original) <= NOTICE_ORIGINAL_CHARS else None,
+    }) for e, n in zip(envelope.notices, notices)]
+    return envelope.model_copy(update={"notices": own})
 
 
 def _packed(refusals: Sequence[EnvelopeRefusal], limit: int = MAX_MESSAGE_BYTES) -> List[List[EnvelopeRefusal]]:

@@ -12,6 +12,12 @@ target is `CLB_UNBIND_QUEUE` or one of `CLB_UNBIND_TOPICS`; its hooks read at mo
 the queue passes, and only when someone waits). A group without one is unbound and left waiting
 (`no_own_hook`), so another team's hook is never ended early.
 An idle sweep costs its reads and nothing else.
+
+A draining instance (CLB_UNBIND_DRAIN=adaptive) also waits on its hook, its weights at 0; its drain
+envelope is delayed to the timer's next firing (finish.drain_delay), so the queue pass before this
+sweep has read it and the instance is in `handled`: the sweep does not start it over. One it finds
+anyway (a lost envelope, a run out of schedule) is resumed, and a second chain met later merges with
+the first (drain_run.py, docs/drain.md#one-chain-per-drain).
 """
 from __future__ import annotations
 

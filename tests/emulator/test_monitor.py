@@ -99,3 +99,23 @@ def test_documented_limits(cloud: Cloud) -> None:
     assert cloud.error("monitor", "GetMonitorData", {
         "Namespace": "QCE/LB_RS_PRIVATE", "MetricName": "Connum", "Period": 60,
         "Instances": [_instance()]}).code == "FailedOperation.DataQueryFailed"
+
+
+def test_each_namespace_has_its_own_metric_names_and_answers_only_for_its_load_balancers(cloud: Cloud) -> None:
+    """QCE/LB_RS_PRIVATE spells current connections Connum, QCE/LB_PUBLIC ConNum (248/10997; its older
+    GetMonitorData page, Connum); a private CLB has no points in the public namespace."""
+    cloud.emu.set_knobs(monitor_period_seconds=0.1, monitor_delay_seconds=0.0)
+    cloud.emu.set_connections("10.0.0.4", 3)
+    time.sleep(0.3)
+    now = _monitor_now(cloud)
+    assert cloud.error("monitor", "GetMonitorData", {
+        "Namespace": "QCE/LB_RS_PRIVATE", "MetricName": "ConNum", "Period": 60,
+        "Instances": [_instance()]}).code == "InvalidParameterValue"
+    fmt = lambda t: datetime.fromtimestamp(t, CHINA).isoformat(timespec="seconds")  # noqa: E731
+    for metric in ("ConNum", "Connum"):
+        (point,) = cloud.call("monitor", "GetMonitorData", {
+            "Namespace": "QCE/LB_PUBLIC", "MetricName": metric, "Period": 60, "Instances": [_instance()],
+            "StartTime": fmt(now - 2), "EndTime": fmt(now)}).DataPoints
+        assert point.Timestamps == []
+    (private,) = _read(cloud, now - 2, now).DataPoints
+    assert private.Values and set(private.Values) == {3.0}

@@ -114,3 +114,32 @@ def test_ecm_has_no_backend_metric_and_waits_the_fixed_time_saying_so(emu: Any, 
     assert outcome["status"] == "unbound"
     assert outcome["drain"] and {d["how"] for d in outcome["drain"]} == {"fixed_wait"}
     assert emu.count("GetMonitorData") == 0 and emu.count("BatchModifyTargetWeight") == 0
+
+
+def _public_estate() -> Dict[str, Any]:
+    """lb-web00001 as a public CLB (LoadBalancerType OPEN, a public VIP); lb-web00002 stays private."""
+    from tests.estates import base_estate
+
+    estate = base_estate()
+    (lb,) = [lb for lb in estate["loadBalancers"] if lb["loadBalancerId"] == "lb-web00001"]
+    lb.update(loadBalancerType="OPEN", vip="203.0.113.10")
+    return estate
+
+
+def test_a_public_clb_is_read_in_its_own_namespace_and_drains_rather_than_waiting(
+        make_emulator: Callable[..., Any], function_env: Dict[str, str], monkeypatch: pytest.MonkeyPatch, invoke: Any) -> None:
+    from .test_sweep import start as start_on
+
+    emu = start_on(make_emulator, monkeypatch, _public_estate())
+    emu.set_knobs(monitor_period_seconds=1.0, monitor_delay_seconds=1.0)
+    emu.set_connections("10.0.0.11", 10, close_per_period=5)
+    answers = run_until(invoke, lambda: completed(emu, "ins-web00001"))
+    assert not bound(emu, TCP)
+    reads = [c.params for c in emu.calls if c.action == "GetMonitorData"]
+    public = [r for r in reads if r["Namespace"] == "QCE/LB_PUBLIC"]
+    private = [r for r in reads if r["Namespace"] == "QCE/LB_RS_PRIVATE"]
+    assert public and private and all(r["MetricName"] == "ConNum" for r in public)
+    assert {d["Value"] for r in public for i in r["Instances"] for d in i["Dimensions"] if d["Name"] == "vip"} == {"203.0.113.10"}
+    assert {d["Value"] for r in private for i in r["Instances"] for d in i["Dimensions"] if d["Name"] == "vip"} == {"10.0.1.2"}
+    tcp = [d for d in drains(answers, "ins-web00001") if "lbl-tcp00080" in d["binding"]]
+    assert tcp and {d["how"] for d in tcp} == {"drained"}

@@ -32,3 +32,16 @@ def test_a_failed_read_raises_rather_than_reading_zero(emulator: Any) -> None:
     emulator.set_knobs(monitor_error_rate=1.0)
     with pytest.raises(CloudError):
         monitor.connections(session_for(emulator), "ap-guangzhou", [TCP], time.time() - 600, time.time())
+
+
+def test_a_private_clb_has_no_points_in_the_public_namespace(emulator: Any) -> None:
+    emulator.set_knobs(monitor_period_seconds=1.0, monitor_delay_seconds=0.0)
+    emulator.set_connections("10.0.0.11", 7)
+    time.sleep(0.3)
+    now = time.time()
+    session = session_for(emulator)
+    assert monitor.connections(session, "ap-guangzhou", [TCP], now - 3, now, monitor.PUBLIC) == {TCP: {}}
+    assert set(monitor.connections(session, "ap-guangzhou", [TCP], now - 3, now, monitor.PRIVATE)[TCP].values()) == {7.0}
+    (public, private) = [c.params for c in emulator.calls if c.action == "GetMonitorData"]
+    assert (public["Namespace"], public["MetricName"]) == ("QCE/LB_PUBLIC", "ConNum")
+    assert (private["Namespace"], private["MetricName"]) == ("QCE/LB_RS_PRIVATE", "Connum")

@@ -53,6 +53,8 @@ ENVELOPE_VERSION = 1
 MAX_MESSAGE_BYTES = 1024 * 1024
 """A TDMQ-for-CMQ message is at most 1 MiB (`MaxMsgSize`, docs/cloud-facts.md#cmq-queue-semantics): every envelope fits in it."""
 DIGEST_PREFIX_CHARS = 1024
+NOTICE_ORIGINAL_CHARS = 16 * 1024
+"""The longest original carried per notice (a lifecycle notification is well under 1 KiB)."""
 SIGNATURE_BYTES = len(',"signature":""') + 64
 
 def utc_now_iso() -> str:
@@ -153,6 +155,12 @@ class EnvelopeNotice(_Model):
     refused notice into a trusted one when it is redriven."""
     drain: Optional[DrainState] = Field(default=None, exclude_if=lambda v: v is None)
     """An adaptive drain under way (wire/drain_state.py); read back only from a signed envelope."""
+    first_seen: Optional[IsoTime] = Field(default=None, exclude_if=lambda v: v is None)
+    """This notice's own `firstSeen`, when it differs from the envelope's (an envelope carrying the
+    drains of several instances, each first seen at its own time); none: the envelope's."""
+    original: Optional[str] = Field(default=None, exclude_if=lambda v: v is None)
+    """This notice's own original payload, when the envelope carries several that differ (at most
+    `NOTICE_ORIGINAL_CHARS`; a longer one is left out); none: the envelope's."""
 
     @classmethod
     def from_notice(cls, notice: Notice) -> "EnvelopeNotice":
@@ -193,9 +201,9 @@ class EnvelopeNotice(_Model):
             activity_id=self.activity_id,
             attempt=attempt,
             dry_run=dry_run,
-            first_seen=first_seen,
+            first_seen=self.first_seen or first_seen,
             prior_request_ids=tuple(prior_request_ids),
-            original=original,
+            original=self.original if self.original is not None else original,
             refusal=refusal,
             drain=drain,
         )
