@@ -3,7 +3,7 @@ holding connections whose lifetimes are drawn from a stated, seeded distribution
 them the way it runs (timer runs consuming the lifecycle queue, the adaptive drain's signed envelopes
 coming back to it), once per mode:
 
-* adaptive (`CLB_UNBIND_DRAIN=adaptive`), with the default `CLB_UNBIND_DRAIN_ZERO_READINGS=2` and with 1;
+* adaptive (`CLB_UNBIND_DRAIN=adaptive`), with the default `CLB_UNBIND_DRAIN_ZERO_READINGS=1` and with 2;
 * fixed at 300 s (`CLB_UNBIND_DRAIN_SECONDS`, scaled like every other time);
 * the ideal, computed: the moment each backend's connections really reached 0, plus one period
   (never past the cap: a connection that outlives the cap is cut by any drain).
@@ -129,10 +129,10 @@ class DrainBench:
 class Mode:
     name: str
     drain: str
-    zero_readings: int = 2
+    zero_readings: int = 1
 
 
-MODES = (Mode("adaptive", "adaptive", 2), Mode("adaptive, 1 zero reading", "adaptive", 1), Mode("fixed 300 s", "fixed"))
+MODES = (Mode("adaptive", "adaptive", 1), Mode("adaptive, 2 zero readings", "adaptive", 2), Mode("fixed 300 s", "fixed"))
 
 
 @dataclass

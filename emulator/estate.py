@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import time
+from datetime import datetime, timezone
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
@@ -691,14 +693,19 @@ class _Loader:
             self._obj(r, rpath)
             self._keys(r, {"instanceId", "instanceStatus"}, rpath)
             related.append((self._str(r, "instanceId", rpath), self._str(r, "instanceStatus", rpath, default="SUCCESSFUL")))
+        status = self._str(raw, "statusCode", path)
+        # An unfinished activity with no times given started as the estate was loaded and has no end yet
+        # (the scale-in the estate describes is under way); a finished one keeps the fixed defaults.
+        loaded = datetime.fromtimestamp(time.time(), tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        running = status in ("INIT", "RUNNING")
         return Activity(
             aid, self._str(raw, "autoScalingGroupId", path), self._str(raw, "activityType", path),
-            self._str(raw, "statusCode", path), related,
+            status, related,
             cause=self._str(raw, "cause", path, default=""), description=self._str(raw, "description", path, default=""),
             status_message=self._str(raw, "statusMessage", path, default=""),
-            start_time=self._str(raw, "startTime", path, default="2024-01-01T00:00:00Z"),
-            end_time=self._str(raw, "endTime", path, default="2024-01-01T00:01:00Z"),
-            created_time=self._str(raw, "createdTime", path, default="2024-01-01T00:00:00Z"),
+            start_time=self._str(raw, "startTime", path, default=loaded if running else "2024-01-01T00:00:00Z"),
+            end_time=self._str(raw, "endTime", path, default="" if running else "2024-01-01T00:01:00Z"),
+            created_time=self._str(raw, "createdTime", path, default=loaded if running else "2024-01-01T00:00:00Z"),
         )
 
     def _queue(self, raw: Any, path: str) -> Queue:

@@ -110,7 +110,7 @@ class Settings:
     drain_mode: str = "off"
     """`CLB_UNBIND_DRAIN`: off, fixed (wait `drain_seconds` in the run) or adaptive (docs/drain.md);
     unset: fixed when `CLB_UNBIND_DRAIN_SECONDS` is above 0, else off."""
-    drain_zero_readings: int = 2
+    drain_zero_readings: int = 1
     drain_max_seconds: float = 3600.0
     timer_seconds: float = 60.0
     """How often the timer trigger fires (`CLB_UNBIND_TIMER_SECONDS`): an adaptive drain looks again one interval later."""
@@ -191,7 +191,7 @@ class Settings:
             allowed_load_balancers=allowed,
             drain_seconds=_number(env, p + "DRAIN_SECONDS", 0.0, 0, 3600),
             drain_mode=_drain_mode(env, _number(env, p + "DRAIN_SECONDS", 0.0, 0, 3600)),
-            drain_zero_readings=int(_number(env, p + "DRAIN_ZERO_READINGS", 2, 1, 60)),
+            drain_zero_readings=int(_number(env, p + "DRAIN_ZERO_READINGS", 1, 1, 60)),
             drain_max_seconds=_number(env, p + "DRAIN_MAX_SECONDS", 3600.0, 0, 7200),
             timer_seconds=_number(env, p + "TIMER_SECONDS", 60.0, 1, 3600),
             log_level=(env.get(p + "LOG_LEVEL") or "INFO").upper(),

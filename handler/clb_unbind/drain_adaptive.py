@@ -37,6 +37,20 @@ def cap_seconds(max_seconds: float, heartbeat: Optional[int], timer_seconds: flo
     return max(min(max_seconds, heartbeat - timer_seconds - run_seconds - margin), 0.0)
 
 
+def unseen_cap_at(now: float, cap: float, heartbeat: Optional[int], hook_start: Optional[float], timer_seconds: float,
+                  run_seconds: float, margin: float) -> float:
+    """The cap of a drain the function did not see begin (resumed, or found by the sweep): `cap` from now,
+    and never later than the hook's start plus its heartbeat less one timer interval, one run and a margin.
+    An unknown start (`hook_start` None with a heartbeat known) ends the drain now: the wait may be about
+    to run out, and Auto Scaling ending it with the instance still bound is worse than cutting a drain
+    whose weights went to 0 an unknown time ago (docs/drain.md#a-drain-the-function-did-not-see-begin)."""
+    if heartbeat is None:
+        return now + cap
+    if hook_start is None:
+        return now
+    return max(now, min(now + cap, hook_start + heartbeat - timer_seconds - run_seconds - margin))
+
+
 def fold(state: DrainState, series: Dict[Tuple, Series]) -> DrainState:
     """Add the periods read since the last look; only periods that start at or after the weight change count."""
     out = []

@@ -4,7 +4,9 @@ back the bindings whose drain has ended. A run never waits for a drain: what sti
 the queue with its state (finish.py), and the next timer run looks again.
 
 An instance found without a drain state whose bindings already weigh 0 (a lost envelope, found again by
-the sweep) is resumed: its weights are not written again, and its readings start from now.
+the sweep) is resumed: its weights are not written again, and its readings start from now. Its cap, and
+that of any drain the sweep starts (a lost notification), also counts from the start of the activity
+that put it in its hook (hook_start.py), so it never falls after the hook's heartbeat.
 
 One chain per drain (docs/drain.md#one-chain-per-drain): two envelopes of one instance met in one pass
 keep the older drain; one met later in a run that already re-queued the instance's drain (a resumed
@@ -22,10 +24,12 @@ from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 from .apply import run_per_load_balancer, zero_weights
 from .cloud import monitor
+from .cloud.autoscaling import WAITING_STATE
 from .cloud.clb_addresses import Address, addresses
 from .cloud.errors import CloudError
 from .cloud.session import CloudSession
-from .drain_adaptive import Ended, cap_seconds, decide, fold, start
+from .drain_adaptive import Ended, cap_seconds, decide, fold, start, unseen_cap_at
+from .hook_start import hook_started
 from .log import decision
 from .model import Binding, Cloud, Kind, Notice
 from .plan import plan
@@ -67,6 +71,16 @@ def _namespaces(bindings: Sequence[Binding], where: Dict[str, Address]) -> Dict[
     """binding label → namespace, for bindings read outside the private CLB's (public CLBs)."""
     return {b.label: where[b.load_balancer_id].namespace for b in bindings
             if _metered(b) and b.load_balancer_id in where and where[b.load_balancer_id].namespace != monitor.PRIVATE}
+
+
+def _heavy(bindings: Sequence[Binding]) -> List[Binding]:
+    """CLB bindings whose weight is not 0 yet."""
+    return [b for b in bindings if b.cloud is Cloud.CLB and b.weight != 0]
+
+
+def _resumed(bindings: Sequence[Binding]) -> bool:
+    """CLB bindings, all already at weight 0: a drain began before this look (its envelope lost)."""
+    return any(b.cloud is Cloud.CLB for b in bindings) and not _heavy(bindings)
 
 
 def _heartbeat(session: CloudSession, notice: Notice) -> Optional[int]:
@@ -126,19 +140,27 @@ def look(session: CloudSession, notices: Sequence[Notice], mine: Dict[str, Tuple
         except CloudError as exc:
             decision("drain_addresses_unread", level=logging.WARNING, error_code=exc.code, error_message=exc.failure.message,
                      reason="no VIP to read connections by: these bindings wait the fixed time")
+    unseen = {iid: str(n.claimed_group) for iid, n in wanted.items() if n.drain is None and n.lifecycle is not None
+              and n.claimed_group and (n.reason == WAITING_STATE or _resumed(mine[iid]))}
+    starts = hook_started(session, unseen) if unseen else {}
     states: Dict[str, DrainState] = {}
     to_zero: List[Binding] = []
     for iid, notice in sorted(wanted.items()):
         bindings = mine[iid]
         state = notice.drain
         if state is None:
-            cap = cap_seconds(settings.drain_max_seconds, _heartbeat(session, notice), settings.timer_seconds,
+            heartbeat = _heartbeat(session, notice)
+            cap = cap_seconds(settings.drain_max_seconds, heartbeat, settings.timer_seconds,
                               settings.consume_seconds, settings.safety_margin_seconds)
+            if iid in unseen:
+                cap = unseen_cap_at(now, cap, heartbeat, starts.get(iid), settings.timer_seconds,
+                                    settings.consume_seconds, settings.safety_margin_seconds) - now
             state = start([(b.label, _backend(b, where)) for b in bindings], now, cap, _namespaces(bindings, where))
-            heavy = [b for b in bindings if b.cloud is Cloud.CLB and b.weight != 0]
+            heavy = _heavy(bindings)
             to_zero += heavy
             decision("drain_started" if heavy else "drain_resumed", instance_id=iid, cap_seconds=round(cap, 3),
-                     bindings=len(bindings), weights_written=len(heavy))
+                     bindings=len(bindings), weights_written=len(heavy),
+                     hook_started=starts.get(iid) if iid in unseen else None)
         else:
             known = {b.key for b in state.bindings}
             spaces = _namespaces(bindings, where)

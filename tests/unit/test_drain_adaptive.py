@@ -2,7 +2,7 @@
 change, gaps and unknowns never count as zero, the cap ends what never drains."""
 from __future__ import annotations
 
-from clb_unbind.drain_adaptive import DRAIN_CAP, DRAINED, FIXED_WAIT, cap_seconds, decide, fold, start
+from clb_unbind.drain_adaptive import DRAIN_CAP, DRAINED, FIXED_WAIT, cap_seconds, decide, fold, start, unseen_cap_at
 
 B = ("10.0.1.1", "vpc-main0001", 80, "TCP", "10.0.0.11", 8080)
 T0 = 1_700_000_040.0  # the weight change, 40 s into a period
@@ -50,3 +50,14 @@ def test_the_cap_is_the_smallest_of_heartbeat_less_timer_run_margin_and_the_maxi
     assert cap_seconds(120, 7200, 60, 50, 10) == 120
     assert cap_seconds(3600, None, 60, 50, 10) == 3600
     assert cap_seconds(3600, 60, 60, 50, 10) == 0
+
+
+def test_a_drain_not_seen_beginning_is_capped_by_the_hooks_start_too() -> None:
+    now = 10_000.0
+    # Found 100 s into a 300 s hook: the hook's bound (start + 300 - 60 - 50 - 10) comes before now + 180.
+    assert unseen_cap_at(now, 180, 300, now - 100, timer_seconds=60, run_seconds=50, margin=10) == now + 80
+    assert unseen_cap_at(now, 180, 300, now - 1, 60, 50, 10) == now + 179  # just begun: the hook's bound
+    assert unseen_cap_at(now, 120, 7200, now - 10, 60, 50, 10) == now + 120  # the maximum is smaller
+    assert unseen_cap_at(now, 180, 300, now - 290, 60, 50, 10) == now  # past it already: ends now, never before
+    assert unseen_cap_at(now, 180, 300, None, 60, 50, 10) == now  # start unknown: ends now
+    assert unseen_cap_at(now, 3600, None, None, 60, 50, 10) == now + 3600  # no hook known: nothing to bound by

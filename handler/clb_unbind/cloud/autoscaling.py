@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from ..model import LifecycleAction
@@ -147,6 +148,9 @@ class ActivityInfo:
     activity_type: str
     leaving: Tuple[str, ...]
     """Related instances the activity has not failed for (`RelatedInstanceSet`)."""
+    start: Optional[float] = None
+    """`StartTime` ("伸缩活动开始时间，为 `UTC` 标准时间", `YYYY-MM-DDThh:mm:ssZ` in api.json's
+    example) as Unix seconds; None when absent or in another form."""
 
     @property
     def removes(self) -> bool:
@@ -159,15 +163,54 @@ def activities(session: CloudSession, activity_ids: Sequence[str]) -> Dict[str, 
     found: Dict[str, ActivityInfo] = {}
     for part in chunks(sorted(set(activity_ids)), ACTIVITY_IDS_PER_CALL):
         reply = session.call("as", "DescribeAutoScalingActivities", {"ActivityIds": part, "Limit": len(part)})
-        for a in reply.get("ActivitySet") or []:
-            if not isinstance(a, dict) or not a.get("ActivityId"):
-                continue
-            related = a.get("RelatedInstanceSet") or []
-            leaving = tuple(str(i["InstanceId"]) for i in related
-                            if isinstance(i, dict) and i.get("InstanceId") and i.get("InstanceStatus") in LEFT_OR_LEAVING)
-            found[str(a["ActivityId"])] = ActivityInfo(str(a["ActivityId"]), str(a.get("AutoScalingGroupId") or ""),
-                                                       str(a.get("ActivityType") or ""), leaving)
+        for info in _activities(reply):
+            found[info.activity_id] = info
     return found
+
+
+UNFINISHED = ("INIT", "RUNNING")
+"""`Activity.StatusCode` values of an activity still under way; the others (SUCCESSFUL,
+PARTIALLY_SUCCESSFUL, FAILED, CANCELLED) are ends. A hook's wait is part of its activity (SDK
+`Activity.LifecycleActionResultSet`, "伸缩活动中生命周期挂钩的执行结果"; `LifecycleHook.DefaultResult`
+CONTINUE "继续执行扩缩容活动"), so the activity that put an instance in its hook is unfinished while it waits."""
+
+
+def unfinished_activities(session: CloudSession, group_ids: Sequence[str]) -> List[ActivityInfo]:
+    """The INIT and RUNNING activities of these groups: one call per 5 groups (`Filter.Values` ≤ 5),
+    `Limit` 100 and no further page (an activity past the first 100 is not listed: callers treat an
+    instance they do not find as unknown)."""
+    out: List[ActivityInfo] = []
+    for part in chunks(sorted(set(group_ids)), VALUES_PER_FILTER):
+        out += _activities(session.call("as", "DescribeAutoScalingActivities", {
+            "Filters": [{"Name": "auto-scaling-group-id", "Values": part},
+                        {"Name": "activity-status-code", "Values": list(UNFINISHED)}],
+            "Limit": ACTIVITY_IDS_PER_CALL,
+        }))
+    return out
+
+
+def _activities(reply: Dict[str, object]) -> List[ActivityInfo]:
+    out: List[ActivityInfo] = []
+    items = reply.get("ActivitySet") or []
+    assert isinstance(items, list)
+    for a in items:
+        if not isinstance(a, dict) or not a.get("ActivityId"):
+            continue
+        related = a.get("RelatedInstanceSet") or []
+        leaving = tuple(str(i["InstanceId"]) for i in related
+                        if isinstance(i, dict) and i.get("InstanceId") and i.get("InstanceStatus") in LEFT_OR_LEAVING)
+        out.append(ActivityInfo(str(a["ActivityId"]), str(a.get("AutoScalingGroupId") or ""),
+                                str(a.get("ActivityType") or ""), leaving, _utc_seconds(a.get("StartTime"))))
+    return out
+
+
+def _utc_seconds(value: object) -> Optional[float]:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc).timestamp()
+    except ValueError:
+        return None
 
 
 def _int_or_none(value: object) -> Optional[int]:
