@@ -3,8 +3,10 @@
 Issue "Nothing lost", point 6. Every run builds a world and a stream of events from one seed
 (`scenario.build(seed)`), sends them through `main_handler` with faults injected by the emulator,
 feeds the retry queue back as the queue trigger would until it is drained (`runner.run`), then checks
-that nothing was lost and nothing else was touched (`invariants.check`). `python -m chaos --runs N
-[--seed S]` prints the counts (`report`) and exits non-zero when an invariant failed; the message
+that nothing was lost and nothing else was touched (`invariants.check`), for every kind of binding:
+listeners' and rules' own targets, target-group memberships (v1, v2, full-listen), classic load
+balancers' backends, and binds on any IP of any of an instance's network interfaces (`holdings`).
+`python -m chaos --runs N [--seed S]` prints the counts (`report`) and exits non-zero when an invariant failed; the message
 names the seed, and `python -m chaos --runs 1 --seed <seed>` replays that run.
 
 Queue mode (one seed in three; `--mode queue` for all): Auto Scaling scales in, its notifications and

@@ -8,6 +8,13 @@ A variant keeps every instance and binding of the demo estate (so `ins-other001`
 * CLB load balancers `lb-gen000NN` with TCP/UDP listeners and HTTP/HTTPS rules binding random
   instances by InstanceId, secondary IPs by ENI, and, cross-VPC, `ins-other001` and the twins;
 * ECM instances `ein-gen000NN` on `lb-edge0001`, sometimes a second ECM load balancer;
+* every other kind of binding (`_add_kinds`): target groups v1, v2 and full-listen (port 0) on listeners
+  and rules of `lb-kinds001` (the v1 group sometimes also on `lb-kinds002`: one membership, two load
+  balancers), a group in `vpc-other001` holding main-VPC IPs, classic load balancers, and secondary
+  elastic network interfaces whose IPs are bound on a listener and in groups; instances bound only one
+  of those ways (`KINDS_ONLY`), and beside them bystanders bound through the same listener, group or
+  classic load balancer: `ins-keeper01`, which now holds `eni-moved001` (an interface, and its IP, that
+  once was another instance's), and `eni-loose001`, detached, whose bound IP is nobody's;
 * a lifecycle action (with a seeded token) for most generated CVM instances.
 """
 from __future__ import annotations
@@ -24,6 +31,15 @@ EDGE_VPC = "vpc-edge0001"
 HOOKS = ("ash-hook0001", "ash-hook0002")
 NEVER_LEAVES = "ins-other001"
 """Shares 10.0.0.11 with ins-web00001 in another VPC: must never be touched."""
+KEEPER = "ins-keeper01"
+"""Holds eni-moved001 (an interface that moved to it from a leaving instance) and is bound through it, through
+target groups and a classic load balancer: a bystander, never named by a scenario."""
+STAYING = (NEVER_LEAVES, KEEPER)
+"""Instances no scenario makes leave."""
+KINDS_ONLY = ("ins-ktg00001", "ins-ktg00002", "ins-kcl00001", "ins-keni0001")
+"""Bound only through target groups, only through classic load balancers, only through a secondary interface's IP."""
+MOVED_ENI = "eni-moved001"
+LOOSE_ENI = "eni-loose001"
 
 
 def ident(prefix: str, tag: str, n: int) -> str:
@@ -153,6 +169,8 @@ def build_estate(rng: random.Random, variant: Optional[bool] = None) -> Tuple[Di
                                            for iid, ip in rng.sample(pool, rng.randint(1, len(pool)))]}],
             })
 
+    _add_kinds(estate, rng, main, secondary, generated)
+
     (group,) = estate["scalingGroups"]
     group["lifecycleHooks"].append({**group["lifecycleHooks"][0], "lifecycleHookId": HOOKS[1], "lifecycleHookName": "second"})
     for iid in generated:
@@ -166,9 +184,136 @@ def build_estate(rng: random.Random, variant: Optional[bool] = None) -> Tuple[Di
     return estate, "variant"
 
 
+def _add_kinds(estate: Dict[str, Any], rng: random.Random, main: List[Tuple[str, str]], secondary: List[Tuple[str, str]],
+               generated: List[str]) -> None:
+    """Target groups, classic load balancers and secondary interfaces (module docstring), drawn from `rng`."""
+
+    def instance(iid: str, ip: str, leaves: bool = True) -> Tuple[str, str]:
+        estate["instances"].append({"instanceId": iid, "vpcId": MAIN_VPC, "privateIps": [ip], "state": "RUNNING"})
+        if leaves:
+            generated.append(iid)
+        return iid, ip
+
+    keeper = instance(KEEPER, "10.0.5.10", leaves=False)
+    only_tg = [instance(iid, f"10.0.5.{20 + k}") for k, iid in enumerate(KINDS_ONLY[:rng.randint(1, 2)], start=1)]
+    only_classic = instance("ins-kcl00001", "10.0.5.31")
+    eni_owner = instance("ins-keni0001", "10.0.5.41")
+    pool = main + [keeper]  # (instance, primary ip): bystanders, and leaving instances bound more than one way
+
+    # Secondary interfaces: (eni, ips, attached to). eni-moved001 was ins-keni0001's and is ins-keeper01's now.
+    enis: List[Tuple[str, List[str], Optional[str]]] = [("eni-keni0001", ["10.0.6.11", "10.0.6.12"], eni_owner[0])]
+    for n, (iid, _) in enumerate(main[5:], start=1):
+        if rng.random() < 0.25:
+            enis.append((ident("eni", "gen", n), [f"10.0.7.{10 + n}"], iid))
+    gen_ips = [ip for _, ips, _ in enis[1:] for ip in ips]
+    enis += [(MOVED_ENI, ["10.0.6.21"], KEEPER), (LOOSE_ENI, ["10.0.6.31"], None)]
+    estate["networkInterfaces"] = [{"networkInterfaceId": e, "vpcId": MAIN_VPC, "privateIps": ips,
+                                    **({"instanceId": holder} if holder else {})} for e, ips, holder in enis]
+
+    # A listener binding interface IPs (by IP, as an ENI bind), beside instances bound by InstanceId.
+    ports = _Ports(rng)
+    eni_targets = [_target("eni", ip, ports.pick(ip, 9300, 9399)) for ip in ["10.0.6.11", "10.0.6.21", "10.0.6.31"]]
+    eni_targets += [_target("eni", ip, ports.pick(ip, 9300, 9399)) for ip in gen_ips if rng.random() < 0.6]
+    eni_targets += [_target("eni", ip, ports.pick(ip, 9300, 9399), iid) for iid, ip in secondary if rng.random() < 0.3]
+    eni_targets += [_target("cvm", ip, ports.pick(ip, 9300, 9399), iid) for iid, ip in rng.sample(pool, rng.randint(1, 3))]
+    listeners: List[Dict[str, Any]] = [
+        {"listenerId": "lbl-kind4l01", "protocol": "TCP", "port": 9100},
+        {"listenerId": "lbl-kind7l01", "protocol": "HTTP", "port": 9180,
+         "rules": [{"locationId": "loc-kind7r01", "domain": "kinds.example.com", "url": "/", "targets": []}]},
+        {"listenerId": "lbl-kindfl01", "protocol": "TCP", "port": 1, "endPort": 65535},
+        {"listenerId": "lbl-kindeni1", "protocol": "TCP", "port": 9300, "targets": eni_targets},
+    ]
+    estate["loadBalancers"].append({"loadBalancerId": "lb-kinds001", "vpcId": MAIN_VPC, "vip": "10.0.1.40",
+                                    "region": "ap-guangzhou", "forward": 1, "listeners": listeners})
+    v1_associations = [{"loadBalancerId": "lb-kinds001", "listenerId": "lbl-kind4l01"}]
+    if rng.random() < 0.5:  # one group, two load balancers: one membership
+        estate["loadBalancers"].append({"loadBalancerId": "lb-kinds002", "vpcId": MAIN_VPC, "vip": "10.0.1.41",
+                                        "region": "ap-guangzhou", "forward": 1,
+                                        "listeners": [{"listenerId": "lbl-kind4l02", "protocol": "TCP", "port": 9200}]})
+        v1_associations.append({"loadBalancerId": "lb-kinds002", "listenerId": "lbl-kind4l02"})
+
+    # Target groups: which exist, then their members (every only_tg instance in at least one).
+    kinds = [k for k, p in (("v1", 0.85), ("v2", 0.7), ("full", 0.6)) if rng.random() < p] or ["v1"]
+    members: Dict[str, List[Tuple[Optional[str], str]]] = {k: [] for k in kinds}  # (instance or None, ip)
+    for iid, ip in only_tg:
+        for k in rng.sample(kinds, rng.randint(1, len(kinds))):
+            members[k].append((iid, ip))
+    for k in kinds:
+        members[k] += [(iid, ip) for iid, ip in rng.sample(pool, rng.randint(1, 3)) if (iid, ip) not in members[k]]
+        members[k] += [(None, ip) for ip in ("10.0.6.12", "10.0.6.21", "10.0.6.31", *gen_ips)  # the first group always
+                       if rng.random() < 0.4 or (k == kinds[0] and ip in ("10.0.6.21", "10.0.6.31"))]  # holds moved and loose
+        members[k] += [(iid, ip) for iid, ip in secondary if rng.random() < 0.2]
+        if (KEEPER, keeper[1]) not in members[k] and rng.random() < 0.5:
+            members[k].append(keeper)
+
+    def group(tg_id: str, kind: str, port: int, associations: List[Dict[str, str]], items: List[Tuple[Optional[str], str]],
+              vpc: str = MAIN_VPC) -> Dict[str, Any]:
+        full = kind == "full"
+        doc: Dict[str, Any] = {"targetGroupId": tg_id, "vpcId": vpc, "type": "v1" if kind == "v1" else "v2",
+                               "associations": associations, "members": []}
+        if full:
+            doc["fullListen"] = True
+        else:
+            doc["port"] = port
+        taken: Set[Tuple[str, int]] = set()
+        for _, ip in items:
+            mport = 0 if full else rng.choice([port, port, port + 1])
+            if (ip, mport) in taken:
+                continue
+            taken.add((ip, mport))
+            m: Dict[str, Any] = {"privateIp": ip, "weight": rng.choice([10, 10, 30])}
+            if not full:
+                m["port"] = mport
+            doc["members"].append(m)
+        return doc
+
+    groups = []
+    if "v1" in kinds:
+        groups.append(group("lbtg-kindv101", "v1", 80, v1_associations, members["v1"]))
+    if "v2" in kinds:
+        groups.append(group("lbtg-kindv201", "v2", 8080, [{"loadBalancerId": "lb-kinds001", "listenerId": "lbl-kind7l01",
+                                                           "locationId": "loc-kind7r01"}], members["v2"]))
+    if "full" in kinds:
+        groups.append(group("lbtg-kindfl01", "full", 0, [{"loadBalancerId": "lb-kinds001", "listenerId": "lbl-kindfl01"}],
+                            members["full"]))
+    if rng.random() < 0.6:  # main-VPC IPs, reused in another VPC: ins-other001's 10.0.0.11 and any twin's
+        reused: List[Tuple[Optional[str], str]] = [(NEVER_LEAVES, "10.0.0.11")]
+        reused += [(i["instanceId"], i["privateIps"][0]) for i in estate["instances"] if i["instanceId"].startswith("ins-twin")]
+        groups.append(group("lbtg-kother01", "v1", 80, [], reused, OTHER_VPC))
+    estate["targetGroups"] = groups
+
+    # Classic load balancers (Forward 0): whole instances, no listener of their own here.
+    classic = [{"loadBalancerId": "lb-classic1", "instanceIds": [only_classic[0]] + [i for i, _ in rng.sample(pool, rng.randint(1, 3))]}]
+    if rng.random() < 0.6 and KEEPER not in classic[0]["instanceIds"]:
+        classic[0]["instanceIds"].append(KEEPER)
+    if rng.random() < 0.4:
+        classic.append({"loadBalancerId": "lb-classic2", "instanceIds": [i for i, _ in rng.sample(pool + [only_classic], rng.randint(1, 3))]})
+    for n, backend in enumerate(classic, start=1):
+        estate["loadBalancers"].append({"loadBalancerId": backend["loadBalancerId"], "vpcId": MAIN_VPC, "vip": f"10.0.1.{49 + n}",
+                                        "region": "ap-guangzhou", "forward": 0, "listeners": []})
+    estate["classicBackends"] = classic
+
+
+def kinds_tags(estate: Dict[str, Any]) -> Set[str]:
+    """What kinds of binding an estate holds, for a scenario's tags."""
+    tags: Set[str] = set()
+    for tg in estate.get("targetGroups", []):
+        tags.add("full-listen-group" if tg.get("fullListen") else f"target-group-{tg['type']}")
+        if tg["vpcId"] != MAIN_VPC:
+            tags.add("group-ip-reused-in-other-vpc")
+    if estate.get("classicBackends"):
+        tags.add("classic")
+    for eni in estate.get("networkInterfaces", []):
+        tags.add("moved-eni-ip" if eni["networkInterfaceId"] == MOVED_ENI else "loose-eni-ip" if eni["networkInterfaceId"] == LOOSE_ENI
+                 else "secondary-eni-ip")
+    return tags
+
+
 def instance_ids(estate: Dict[str, Any]) -> List[str]:
     return [i["instanceId"] for i in estate["instances"]] + [i["instanceId"] for i in estate.get("ecmInstances", [])]
 
 
 def load_balancer_ids(estate: Dict[str, Any]) -> List[str]:
-    return [lb["loadBalancerId"] for lb in estate["loadBalancers"]] + [lb["loadBalancerId"] for lb in estate.get("ecmLoadBalancers", [])]
+    """Every load balancer and target group: what someone else's task can hold busy."""
+    return ([lb["loadBalancerId"] for lb in estate["loadBalancers"]] + [lb["loadBalancerId"] for lb in estate.get("ecmLoadBalancers", [])]
+            + [tg["targetGroupId"] for tg in estate.get("targetGroups", [])])

@@ -2,12 +2,16 @@
 
 Invariants (each failure message starts with the seed, so `python -m chaos --runs 1 --seed N` replays it):
 
-1. nothing lost: every leaving instance is unbound, or named in a dead-letter message with a
+1. nothing lost: every leaving instance is unbound (no binding of any kind is left: a listener's or rule's
+   target on any IP of any of its network interfaces, a target-group membership, a classic load balancer
+   backend; chaos/holdings.py), or named in a dead-letter message with a
    machine-readable reason, or named by an event SCF's own dead-letter queue kept; every lifecycle
    action whose TERMINATING message was delivered is completed (CONTINUE), or dead-lettered with
    that lifecycle action, or kept by SCF;
-2. nothing else touched: every binding of every instance that is not leaving (ins-other001, which
-   shares ins-web00001's IP in another VPC, included) is exactly as before, and no target appeared;
+2. nothing else touched: every binding of every kind of every instance that is not leaving (ins-other001,
+   which shares ins-web00001's IP in another VPC, included; ins-keeper01, which now holds an interface and
+   IP that were another instance's) and of every IP nobody holds (a detached interface's) is exactly as
+   before, weight included, and no binding appeared;
 3. lifecycle actions: none set twice, none set to ABANDON, none set to CONTINUE while its instance
    was still bound (at that moment, observed in the emulator, or at the end);
 4. refused input: every malformed record and every unknown instance id ends in a dead letter (or
@@ -28,19 +32,61 @@ import json
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Set, Tuple
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 from .runner import Trace
 
 REASON = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 BUSY = ("FailedOperation.ResourceInOperating", "FailedOperation.OperationConflict")
 TASK_STATUS = ("DescribeTaskStatus", "DescribeLoadBalanceTaskStatus")
-RECORD_STATUSES = {"done", "ignored", "refused", "retry_queued", "dead_lettered", "retry_queued+dead_lettered"}
+RECORD_STATUSES = {"done", "ignored", "refused", "retry_queued", "dead_lettered"}
+"""How a record may end in an answer; one that ended several ways joins them with `+` (finish.py, `_mark`:
+"retry_queued+dead_lettered", or "dead_lettered+dead_lettered" for two dead letters with two reasons).
+Not "failed": work neither done nor queued must make the invocation raise."""
+
+
+def record_status_ok(status: Any) -> bool:
+    return isinstance(status, str) and all(part in RECORD_STATUSES for part in status.split("+"))
 
 COUNTS = (
     "runs", "invocations", "raised", "errors", "dropped", "busy", "task_failed", "rate_limited", "retries",
     "dead_letters", "leaving", "unbound", "dead_lettered", "scf_kept", "lost", "wrong_unbinds", "violations",
 )
+
+
+def kind_counts(before: Dict[Tuple, int], after: Dict[Tuple, int], kinds: Dict[Tuple, str], leaving: Set[str]) -> Counter:
+    """Per kind of binding: `removed_<kind>` (a leaving instance's binding gone) and `kept_<kind>` (everyone else's
+    binding still there), for the report."""
+    out: Counter = Counter()
+    for key in before:
+        kind = kinds.get(key, "direct")
+        if key[5] in leaving:
+            out[f"removed_{kind}"] += key not in after
+        else:
+            out[f"kept_{kind}"] += key in after
+    return out
+
+
+def untouched(before: Dict[Tuple, int], after: Dict[Tuple, int], kinds: Dict[Tuple, str], leaving: Set[str],
+              fail: Callable[[str], None], who: str = "was not leaving") -> int:
+    """Check that no binding of anyone but the leaving instances was removed, reweighted or added; the number wrong."""
+    wrong = 0
+    for key, weight in before.items():
+        owner = key[5]
+        if owner in leaving:
+            continue
+        kind = kinds.get(key, "direct")
+        if key not in after:
+            wrong += 1
+            fail(f"WRONG UNBIND: {owner or key[3] + ' (held by no instance)'} lost its {kind} binding "
+                 f"{key[0]}/{key[1]}/{key[2] or '-'} {key[3]}:{key[4]} but {who}")
+        elif after[key] != weight:
+            wrong += 1
+            fail(f"WRONG CHANGE: weight of {owner or key[3]} on {kind} {key[0]}/{key[1]} {key[3]}:{key[4]} went {weight} -> {after[key]}")
+    for key in set(after) - set(before):
+        wrong += 1
+        fail(f"target appeared: {key}")
+    return wrong
 
 
 @dataclass
@@ -155,7 +201,7 @@ def check(trace: Trace) -> RunResult:
             outcome[iid] = "scf_kept"
         else:
             outcome[iid] = "lost"
-            fail(f"LOST: {iid} is still bound ({len(trace.after_by_instance.get(iid) or [])} binding(s)), "
+            fail(f"LOST: {iid} is still bound ({_left(trace.after_by_instance.get(iid))}), "
                  "named in no dead letter, and no event naming it was kept by SCF")
     lost_lifecycles = 0
     results = trace.lifecycle_results
@@ -172,20 +218,7 @@ def check(trace: Trace) -> RunResult:
              "and is in no dead letter and no SCF-kept event")
 
     # -- 2. nothing else touched -------------------------------------------------------------------
-    wrong = 0
-    for key, weight in trace.before.items():
-        owner = key[5]
-        if owner in leaving:
-            continue
-        if key not in trace.after:
-            wrong += 1
-            fail(f"WRONG UNBIND: {owner or key[3]} lost {key[0]}/{key[1]}/{key[2] or '-'} {key[3]}:{key[4]} but was not leaving")
-        elif trace.after[key] != weight:
-            wrong += 1
-            fail(f"WRONG CHANGE: weight of {owner or key[3]} on {key[0]}/{key[1]} {key[3]}:{key[4]} went {weight} -> {trace.after[key]}")
-    for key in set(trace.after) - set(trace.before):
-        wrong += 1
-        fail(f"target appeared: {key}")
+    wrong = untouched(trace.before, trace.after, trace.kinds, leaving, fail)
     for iid, before in trace.before_by_instance.items():
         if iid not in leaving and trace.after_by_instance.get(iid) != before:
             fail(f"bindings of {iid}, which was not leaving, changed: {before} -> {trace.after_by_instance.get(iid)}")
@@ -238,7 +271,7 @@ def check(trace: Trace) -> RunResult:
             fail(f"answer accounts for {len(got) if isinstance(got, list) else got} record(s) of {expected}: {str(answer)[:300]}")
             continue
         for rec in got:
-            if rec.get("status") not in RECORD_STATUSES:
+            if not record_status_ok(rec.get("status")):
                 fail(f"record {rec.get('recordId')} ended {rec.get('status')!r} ({rec.get('reason')}) in an answer")
 
     # -- 6, 7. attempts and widening ---------------------------------------------------------------
@@ -317,7 +350,15 @@ def check(trace: Trace) -> RunResult:
         "violations": len(violations),
     })
     counts["scf_kept_events"] = len(trace.scf_kept)
+    counts.update(kind_counts(trace.before, trace.after, trace.kinds, leaving))
     return RunResult(seed, sc.label, dict(counts), reasons, violations, trace.seconds, sc.describe(), trace.logs, outcome)
+
+
+def _left(bindings: Optional[List[Tuple]]) -> str:
+    """`2 binding(s): lbtg-kindv101/target-group 10.0.5.21:80, ...` (at most 4 named)."""
+    items = bindings or []
+    named = ", ".join(f"{b[0]}/{b[1]} {b[3]}:{b[4]}" for b in items[:4])
+    return f"{len(items)} binding(s){': ' + named if named else ''}{', ...' if len(items) > 4 else ''}"
 
 
 def _originals(env: Dict[str, Any]) -> List[Any]:

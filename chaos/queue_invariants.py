@@ -1,9 +1,11 @@
 """What must hold after every queue-mode chaos run (issue 15 point 7), and the counts the report prints.
 
-1. nothing lost: every leaving instance is unbound and each of its own hooks' lifecycle actions
-   completed (CONTINUE), or it is named in a dead letter of the function with a machine-readable reason;
-2. no serving instance loses a binding (ins-other001, which shares ins-web00001's IP in another VPC,
-   the forged claims' instances and the DETACHING_LB member included), and no target appears;
+1. nothing lost: every leaving instance is unbound (no binding of any kind left, chaos/holdings.py) and
+   each of its own hooks' lifecycle actions completed (CONTINUE), or it is named in a dead letter of the
+   function with a machine-readable reason;
+2. no serving instance loses a binding of any kind (ins-other001, which shares ins-web00001's IP in another
+   VPC, ins-keeper01, which now holds an interface that was another instance's, the forged claims' instances
+   and the DETACHING_LB member included), no IP nobody holds loses one, and no binding appears;
 3. no foreign hook is completed: another team's lifecycle actions are never set, and no lifecycle
    action is set twice, to ABANDON, or while its instance was still bound;
 4. the queue ends empty, or holding only messages inside their visibility timeout;
@@ -13,22 +15,13 @@
 from __future__ import annotations
 
 import json
-import re
 from collections import Counter
 from typing import Dict, List, Set
 
-from .invariants import BUSY, REASON, TASK_STATUS, RunResult
+from .invariants import BUSY, REASON, TASK_STATUS, RunResult, kind_counts, untouched
 from .queue_runner import QueueTrace
 from .queue_scenario import FOREIGN_HOOK
 from .scenario import LIFECYCLE_QUEUE
-
-INSTANCE = re.compile(r"\b(?:ins|ein)-[a-z0-9]{8}\b")
-
-
-def named_in(body: str) -> Set[str]:
-    """Instance ids a dead letter names (its notices, and what its original or refusals carry)."""
-    return set(INSTANCE.findall(body))
-
 
 def check_queue(trace: QueueTrace) -> RunResult:
     sc = trace.scenario
@@ -73,20 +66,7 @@ def check_queue(trace: QueueTrace) -> RunResult:
 
     # -- 2. no serving instance loses a binding -------------------------------------------------------
     leaving = set(sc.leaving)
-    wrong = 0
-    for key, weight in trace.before.items():
-        owner = key[5]
-        if owner in leaving:
-            continue
-        if key not in trace.after:
-            wrong += 1
-            fail(f"WRONG UNBIND: {owner or key[3]} lost {key[0]}/{key[1]}/{key[2] or '-'} {key[3]}:{key[4]} but was serving")
-        elif trace.after[key] != weight:
-            wrong += 1
-            fail(f"WRONG CHANGE: weight of {owner or key[3]} on {key[0]}/{key[1]} {key[3]}:{key[4]} went {weight} -> {trace.after[key]}")
-    for key in set(trace.after) - set(trace.before):
-        wrong += 1
-        fail(f"target appeared: {key}")
+    wrong = untouched(trace.before, trace.after, trace.kinds, leaving, fail, who="was serving")
 
     # -- 3. lifecycle actions: no foreign hook, none twice, none while bound ---------------------------
     foreign = 0
@@ -144,6 +124,7 @@ def check_queue(trace: QueueTrace) -> RunResult:
                 and "clb-unbind/retry" in str(c.params.get("MsgContent", "")):
             counts["retries"] += 1
 
+    counts.update(kind_counts(trace.before, trace.after, trace.kinds, leaving))
     outcomes = Counter(outcome.values())
     counts.update({
         "runs": 1,

@@ -17,6 +17,7 @@ import contextlib
 import io
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -24,13 +25,14 @@ import threading
 import time
 import traceback
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Set, Tuple
 
 from . import ROOT
 from .queue_scenario import FOREIGN_QUEUE, GROUP, QUEUE_DEAD, QueueScenario
-from .runner import Completion, binding_keys, function_env, observe_completions, targets
+from .runner import Completion, function_env, observe_completions, snapshot
 from .scenario import LIFECYCLE_QUEUE
 
+INSTANCE = re.compile(r"\b(?:ins|ein)-[a-z0-9]{8}\b")
 FORGED_ACTIVITY = "asa-emu00001"
 """The activity id the scenario's forged messages carry; replaced by the real scale-in's."""
 WORKER_START_SECONDS = 30.0
@@ -52,6 +54,7 @@ class QueueTrace:
     before_by_instance: Dict[str, List[Tuple]] = field(default_factory=dict)
     after: Dict[Tuple, int] = field(default_factory=dict)
     after_by_instance: Dict[str, List[Tuple]] = field(default_factory=dict)
+    kinds: Dict[Tuple, str] = field(default_factory=dict)
     runs: List[TimerRun] = field(default_factory=list)
     completions: List[Completion] = field(default_factory=list)
     calls: List[Any] = field(default_factory=list)
@@ -166,8 +169,6 @@ class _QueueRunner:
         return True
 
     def _dead_lettered(self) -> set:
-        from .queue_invariants import named_in
-
         return {iid for m in self.emu.messages(self.dead_letter_queue) for iid in named_in(m["body"])}
 
     dead_letter_queue = ""
@@ -178,6 +179,11 @@ class _QueueRunner:
         times = [m["nextVisibleTime"] for m in self.emu.messages(LIFECYCLE_QUEUE) if m["state"] != "visible"]
         if times:
             time.sleep(min(max(min(times) - now, 0.0) + 0.05, self.sc.visibility_timeout + 0.5, 3.5))
+
+
+def named_in(body: str) -> Set[str]:
+    """Instance ids a dead letter names (its notices, and what its original or refusals carry)."""
+    return set(INSTANCE.findall(body))
 
 
 def _own_hooks(estate: Dict[str, Any]) -> List[str]:
@@ -196,9 +202,8 @@ def run_queue(sc: QueueScenario, *, capture_logs: bool = True) -> QueueTrace:
     emu.start()
     buffer = io.StringIO()
     try:
-        trace.before = targets(emu.state())
         everyone = [i["instanceId"] for i in sc.estate["instances"]] + [i["instanceId"] for i in sc.estate.get("ecmInstances", [])]
-        trace.before_by_instance = {i: binding_keys(emu, i) for i in everyone}
+        trace.before, trace.before_by_instance, trace.kinds = snapshot(emu, everyone)
         redirect = contextlib.redirect_stdout(buffer) if capture_logs else contextlib.nullcontext()
         with observe_completions(emu, trace.completions), function_env(emu, sc.env), redirect:
             runner = _QueueRunner(sc, emu, trace, buffer)
@@ -224,8 +229,7 @@ def run_queue(sc: QueueScenario, *, capture_logs: bool = True) -> QueueTrace:
             except Exception:  # noqa: BLE001 - a runner failure is reported as a failed run, with its seed
                 trace.crash = traceback.format_exc()
         time.sleep(max(0.05, 2 * float(sc.knobs.get("task_seconds", 0.05))))
-        trace.after = targets(emu.state())
-        trace.after_by_instance = {i: binding_keys(emu, i) for i in everyone}
+        trace.after, trace.after_by_instance, _ = snapshot(emu, everyone)
         trace.calls = emu.calls
         trace.lifecycle_results = emu.lifecycle_results()
         trace.queue_left = emu.messages(LIFECYCLE_QUEUE)

@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Set, Tuple
 
 from . import DEAD_LETTER_QUEUE
-from .estate import NEVER_LEAVES, build_estate, token
-from .scenario import ENVELOPE_SECRET, HANDLER_ACTIONS, LIFECYCLE_QUEUE
+from .estate import KINDS_ONLY, STAYING, build_estate, kinds_tags, token
+from .scenario import ENVELOPE_SECRET, HANDLER_ACTIONS, LIFECYCLE_QUEUE, LISTENERS_SHOW_GROUPS_RATE
 
 GROUP = "asg-group001"
 OTHER_GROUP = "asg-group002"
@@ -121,7 +121,7 @@ def notification(instance: str, hook: str, tok: str, activity: str, group: str =
 def _world(rng: random.Random, visibility: int) -> Tuple[Dict[str, Any], str, List[str]]:
     estate, label = build_estate(rng)
     estate["lifecycleActions"] = []
-    members = [i["instanceId"] for i in estate["instances"] if i["instanceId"] not in (NEVER_LEAVES, STANDALONE)]
+    members = [i["instanceId"] for i in estate["instances"] if i["instanceId"] not in (*STAYING, STANDALONE)]
     (group,) = estate["scalingGroups"]
     group["instances"] = [{"instanceId": iid} for iid in members]
     group["lifecycleHooks"].append({
@@ -148,8 +148,12 @@ def build_queue(seed: int) -> QueueScenario:
     tags: Set[str] = {"queue"}
     if label == "variant":
         tags.add("variant")
+    tags |= kinds_tags(estate)
 
     leaving = sorted(rng.sample(members, rng.randint(1, min(5, len(members) - 1))))
+    only = [i for i in KINDS_ONLY if i in members and i not in leaving]
+    if only and rng.random() < 0.5:  # one bound only through a target group, a classic load balancer or an interface's IP
+        leaving = sorted(leaving + [rng.choice(only)])
     serving = [m for m in members if m not in leaving]
     lost = {i for i in leaving if rng.random() < 0.2}
     if lost:
@@ -207,6 +211,9 @@ def build_queue(seed: int) -> QueueScenario:
         knobs.setdefault("fault_actions", sorted(HANDLER_ACTIONS))
     if rng.random() < 0.3:
         knobs["busy_rate"] = round(rng.uniform(0.0, 0.2), 3)
+    if rng.random() < LISTENERS_SHOW_GROUPS_RATE:
+        knobs["listeners_show_target_groups"] = True
+        tags.add("listeners-show-groups")
     if visibility <= 3 or rng.random() < 0.2:
         knobs["latency_seconds"] = round(rng.uniform(0.03, 0.1), 3)  # a pass outlasts a short visibility timeout
         tags.add("visibility-expiry" if visibility <= 3 else "slow-api")

@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Dict, Iterable, List, Sequence
 
+from .holdings import KINDS
 from .invariants import RunResult
 
 COLUMNS = (
@@ -73,6 +74,9 @@ def summary(results: Sequence[RunResult]) -> str:
                      f"handles stale after the visibility timeout {counts['stale_deletes']}; forged or wrong-hook "
                      f"messages {counts['forged']}, junk {counts['junk']}; moved by the queue's own dead-letter policy "
                      f"{counts['queue_dead']}")
+    lines.append("bindings by kind          " + "; ".join(
+        f"{kind} {counts['removed_' + kind]} removed from leaving instances, {counts['kept_' + kind]} of others kept"
+        for kind in KINDS))
     lines.append(f"lost                      {counts['lost']}")
     lines.append(f"wrong unbinds             {counts['wrong_unbinds']}")
     lines.append(f"foreign completions       {counts['foreign_completions']}")

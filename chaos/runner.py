@@ -23,7 +23,7 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
-from . import RETRY_QUEUE
+from . import RETRY_QUEUE, holdings
 from .scenario import Record, Scenario, cmq_event, cmq_record
 
 SCF_ATTEMPTS = 3
@@ -60,10 +60,12 @@ class Completion:
 class Trace:
     scenario: Scenario
     before: Dict[Tuple, int] = field(default_factory=dict)
-    """Every target in the estate: (lb, listener, location, ip, port, instance) -> weight."""
+    """Every binding of every kind: (lb or group, listener, location, ip, port, owner) -> weight (chaos/holdings.py)."""
     before_by_instance: Dict[str, List[Tuple]] = field(default_factory=dict)
     after: Dict[Tuple, int] = field(default_factory=dict)
     after_by_instance: Dict[str, List[Tuple]] = field(default_factory=dict)
+    kinds: Dict[Tuple, str] = field(default_factory=dict)
+    """Each binding of `before` → direct | eni_ip | target_group | classic."""
     invocations: List[Invocation] = field(default_factory=list)
     scf_kept: List[Invocation] = field(default_factory=list)
     completions: List[Completion] = field(default_factory=list)
@@ -79,22 +81,11 @@ class Trace:
     """A failure of the runner itself (not of the function), with its traceback."""
 
 
-def targets(state: Dict[str, Any]) -> Dict[Tuple, int]:
-    """Every bound target of an emulator state snapshot, keyed independently of how it is found."""
-    out: Dict[Tuple, int] = {}
-    for lb in state["loadBalancers"] + state["ecmLoadBalancers"]:
-        for listener in lb["listeners"]:
-            lists = [(r["locationId"], r["targets"]) for r in listener.get("rules", [])] or [(None, listener.get("targets", []))]
-            for location, items in lists:
-                for t in items:
-                    key = (lb["loadBalancerId"], listener["listenerId"], location, t["privateIp"], t["port"], t.get("instanceId"))
-                    out[key] = t["weight"]
-    return out
-
-
-def binding_keys(emu: Any, instance_id: str) -> List[Tuple]:
-    return sorted((b["loadBalancerId"], b["listenerId"], b["locationId"] or "", b["privateIp"], b["port"], b["weight"])
-                  for b in emu.bindings(instance_id))
+def snapshot(emu: Any, instance_ids: List[str]) -> Tuple[Dict[Tuple, int], Dict[str, List[Tuple]], Dict[Tuple, str]]:
+    """Every binding of every kind (`holdings.targets`), each instance's own (`holdings.by_instance`) and what
+    kind each binding is (`holdings.kinds`), at one moment."""
+    state = emu.state()
+    return holdings.targets(state), holdings.by_instance(state, instance_ids), holdings.kinds(state)
 
 
 # ----------------------------------------------------------------------------------------------- hooks
@@ -121,7 +112,8 @@ def observe_completions(emu: Any, sink: List[Completion]) -> Iterator[None]:
                 if observer:
                     for a in ctx.estate.lifecycle_actions:
                         if before.get(id(a)) is None and a.result is not None:
-                            observer(Completion(a.hook_id, a.instance_id, a.token, a.result, ctx.emu.bindings(a.instance_id)))
+                            bound = holdings.by_instance(ctx.emu.state(), [a.instance_id])[a.instance_id]
+                            observer(Completion(a.hook_id, a.instance_id, a.token, a.result, bound))
                 return reply
 
             handler._chaos_original = inner  # type: ignore[attr-defined]
@@ -253,9 +245,8 @@ def run(sc: Scenario, *, capture_logs: bool = True) -> Trace:
     emu.start()
     buffer = io.StringIO()
     try:
-        trace.before = targets(emu.state())
         everyone = [i["instanceId"] for i in sc.estate["instances"]] + [i["instanceId"] for i in sc.estate.get("ecmInstances", [])]
-        trace.before_by_instance = {i: binding_keys(emu, i) for i in everyone}
+        trace.before, trace.before_by_instance, trace.kinds = snapshot(emu, everyone)
         redirect = contextlib.redirect_stdout(buffer) if capture_logs else contextlib.nullcontext()
         with observe_completions(emu, trace.completions), function_env(emu, sc.env), redirect:
             for lb, seconds in sc.locks:
@@ -267,8 +258,7 @@ def run(sc: Scenario, *, capture_logs: bool = True) -> Trace:
             except Exception:  # noqa: BLE001 - a runner failure is reported as a failed run, with its seed
                 trace.crash = traceback.format_exc()
         time.sleep(max(0.05, 2 * float(sc.knobs.get("task_seconds", 0.05))))  # tasks still running settle
-        trace.after = targets(emu.state())
-        trace.after_by_instance = {i: binding_keys(emu, i) for i in everyone}
+        trace.after, trace.after_by_instance, _ = snapshot(emu, everyone)
         trace.calls = emu.calls
         trace.retry_messages = emu.messages(RETRY_QUEUE)
         from . import DEAD_LETTER_QUEUE

@@ -24,17 +24,27 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, FrozenSet, List, Optional, Set, Tuple
 
 from . import DEAD_LETTER_QUEUE, RETRY_QUEUE
-from .estate import NEVER_LEAVES, build_estate, instance_ids, load_balancer_ids, token
+from .estate import KINDS_ONLY, STAYING, build_estate, instance_ids, kinds_tags, load_balancer_ids, token
 
 HANDLER_ACTIONS = (
-    "cvm:DescribeInstances", "clb:DescribeLBListeners", "clb:BatchDeregisterTargets", "clb:DescribeTaskStatus",
-    "clb:BatchModifyTargetWeight", "ecm:DescribeInstances", "ecm:DescribeLoadBalancers", "ecm:DescribeTargets",
+    "cvm:DescribeInstances", "vpc:DescribeNetworkInterfaces", "clb:DescribeLBListeners", "clb:BatchDeregisterTargets",
+    "clb:DescribeTaskStatus", "clb:BatchModifyTargetWeight", "clb:DescribeTargetGroupInstances", "clb:DescribeTargetGroups",
+    "clb:DeregisterTargetGroupInstances", "clb:ModifyTargetGroupInstancesWeight", "clb:DescribeClassicalLBByInstanceId",
+    "clb:DeregisterTargetsFromClassicalLB", "ecm:DescribeInstances", "ecm:DescribeLoadBalancers", "ecm:DescribeTargets",
     "ecm:BatchDeregisterTargets", "ecm:DescribeLoadBalanceTaskStatus", "as:CompleteLifecycleAction",
-    "as:DescribeAutoScalingActivities",
+    "as:DescribeAutoScalingActivities", "as:DescribeAutoScalingInstances", "as:DescribeLifecycleHooks",
 )
-"""Every action the function calls except the queue (tdmq:SendCmqMsg), as `service:Action` fault targets."""
-WRITE_ACTIONS = ("clb:BatchDeregisterTargets", "ecm:BatchDeregisterTargets", "as:CompleteLifecycleAction", "clb:BatchModifyTargetWeight")
+"""Every action the function calls except the queue (tdmq:SendCmqMsg) and Cloud Monitor's (the adaptive drain, off
+here), as `service:Action` fault targets. The tasks of the target-group and classic writes are clb:DescribeTaskStatus."""
+WRITE_ACTIONS = ("clb:BatchDeregisterTargets", "ecm:BatchDeregisterTargets", "as:CompleteLifecycleAction", "clb:BatchModifyTargetWeight",
+                 "clb:DeregisterTargetGroupInstances", "clb:ModifyTargetGroupInstancesWeight", "clb:DeregisterTargetsFromClassicalLB")
+TASK_ACTIONS = ("clb:BatchDeregisterTargets", "ecm:BatchDeregisterTargets", "clb:DeregisterTargetGroupInstances",
+                "clb:DeregisterTargetsFromClassicalLB")
+"""The unbinds that run as tasks (clb:BatchDeregisterTargets only with the emulator's `clb_batch_deregister_async`)."""
 QUEUE_ACTION = "tdmq:SendCmqMsg"
+LISTENERS_SHOW_GROUPS_RATE = 0.3
+"""Chance that DescribeLBListeners also reports target-group members as the listeners' targets (the emulator's
+`listeners_show_target_groups`: whether the real API does is not documented, so both answers are run)."""
 
 MALFORMED_BODIES = (
     "not json at all",
@@ -69,13 +79,20 @@ dead-lettered with its payload; tests/chaos/test_found_bugs.py has the minimal c
 
 
 def load_balancers_of(estate: Dict[str, Any], instances: Set[str]) -> Set[str]:
-    """Load balancers holding a target of one of `instances`."""
+    """Load balancers (and target groups) holding a target of one of `instances` by InstanceId or primary IP."""
     found = set()
     for lb in estate["loadBalancers"] + estate.get("ecmLoadBalancers", []):
         for listener in lb["listeners"]:
             for ts in [listener.get("targets", [])] + [r["targets"] for r in listener.get("rules", [])]:
                 if any(t.get("instanceId") in instances for t in ts):
                     found.add(lb["loadBalancerId"])
+    ips = {(i["vpcId"], i["privateIps"][0]) for i in estate["instances"] if i["instanceId"] in instances}
+    for tg in estate.get("targetGroups", []):
+        if any((tg["vpcId"], m["privateIp"]) in ips for m in tg["members"]):
+            found.add(tg["targetGroupId"])
+    for backend in estate.get("classicBackends", []):
+        if set(backend["instanceIds"]) & instances:
+            found.add(backend["loadBalancerId"])
     return found
 
 
@@ -241,13 +258,16 @@ def _faults(rng: random.Random, seed: int) -> Tuple[Dict[str, Any], bool]:
         knobs["drop_reply_mode"] = rng.choice(["close", "http502"])
     elif extreme < 0.12:  # every unbind task fails
         tags.add("task-fail-all")
-        actions = {rng.choice(("clb:BatchDeregisterTargets", "ecm:BatchDeregisterTargets"))}
+        actions = {rng.choice(TASK_ACTIONS)}
         knobs["task_fail_rate"] = 1.0
     queue_faulted = rng.random() < 0.12
     if queue_faulted:
         actions.add(QUEUE_ACTION)
         knobs["drop_reply_rate"] = min(knobs.get("drop_reply_rate", 0.0), 0.3)  # a lost reply makes a duplicate
     knobs["fault_actions"] = sorted(actions)
+    if rng.random() < LISTENERS_SHOW_GROUPS_RATE:
+        knobs["listeners_show_target_groups"] = True
+        tags.add("listeners-show-groups")
     if queue_faulted:
         tags.add("queue-faulted")
     if knobs["not_bound_as_failure"]:
@@ -263,6 +283,7 @@ def build(seed: int, *, variant: Optional[bool] = None) -> Scenario:
     tags: Set[str] = knobs.pop("_tags")
     if label == "variant":
         tags.add("variant")
+    tags |= kinds_tags(estate)
     if any(i["instanceId"].startswith("ins-twin") for i in estate["instances"]):
         tags.add("shared-ip-twins")
     if any("vpcId" in t for lb in estate["loadBalancers"] for lst in lb["listeners"]
@@ -277,8 +298,11 @@ def build(seed: int, *, variant: Optional[bool] = None) -> Scenario:
     time_limit_ms = rng.choice([2000, 2500, 3000, 4000])
 
     everyone = instance_ids(estate)
-    candidates = [i for i in everyone if i != NEVER_LEAVES]
+    candidates = [i for i in everyone if i not in STAYING]
     leaving = set(rng.sample(candidates, rng.randint(1, min(6, len(candidates)))))
+    only = [i for i in KINDS_ONLY if i in everyone]
+    if only and rng.random() < 0.6:  # one bound only through a target group, a classic load balancer or an interface's IP
+        leaving.add(rng.choice(only))
     if rng.random() < 0.6:
         leaving.add("ins-web00001")  # shares its IP with ins-other001: the case that must not spill over
     twins = [i for i in estate["instances"] if i["instanceId"].startswith("ins-twin")]

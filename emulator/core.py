@@ -263,10 +263,11 @@ class Emulator:
                     for m in g.members.values()]
 
     def lock_load_balancer(self, lb_id: str, seconds: float) -> None:
-        """Simulate another party's task on ``lb_id`` for ``seconds``."""
+        """Simulate another party's task on ``lb_id`` (a load balancer, or a target group: its writes are
+        refused while its own task runs, ``services/clb_bindings.py``) for ``seconds``."""
         with self._lock:
-            if lb_id not in self._estate.load_balancers:
-                raise KeyError(f"no load balancer {lb_id!r} in the estate")
+            if lb_id not in self._estate.load_balancers and lb_id not in self._estate.extras.target_groups:
+                raise KeyError(f"no load balancer or target group {lb_id!r} in the estate")
             self._tasks.lock(lb_id, seconds, self._now())
 
     def set_connections(self, ip: str, connections: int, close_per_period: int = 0, stuck: int = 0) -> None:

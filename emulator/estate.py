@@ -363,15 +363,17 @@ class Estate:
     def to_dict(self) -> dict[str, Any]:
         """The current state in the estate file format (reloadable with :meth:`from_dict`)."""
 
-        def target(t: Target, ecm: bool) -> dict[str, Any]:
+        def target(t: Target, ecm: bool, lb_vpc: str) -> dict[str, Any]:
             d: dict[str, Any] = {"privateIp": t.ip, "port": t.port, "weight": t.weight}
             if not ecm:
                 d["type"] = t.type
             if t.instance_id:
                 d["instanceId"] = t.instance_id
+            if t.vpc_id != lb_vpc:  # a cross-VPC target: its IP is in another VPC than the load balancer's
+                d["vpcId"] = t.vpc_id
             return d
 
-        def listener(l: Listener, ecm: bool) -> dict[str, Any]:
+        def listener(l: Listener, ecm: bool, vpc: str) -> dict[str, Any]:
             d: dict[str, Any] = {"listenerId": l.listener_id, "protocol": l.protocol, "port": l.port}
             if l.end_port:
                 d["endPort"] = l.end_port
@@ -383,17 +385,17 @@ class Estate:
             if l.is_l7:
                 d["rules"] = [
                     {"locationId": r.location_id, "domain": r.domain, "url": r.url,
-                     "targets": [target(t, ecm) for t in r.targets]}
+                     "targets": [target(t, ecm, vpc) for t in r.targets]}
                     for r in l.rules
                 ]
             else:
-                d["targets"] = [target(t, ecm) for t in l.targets]
+                d["targets"] = [target(t, ecm, vpc) for t in l.targets]
             return d
 
         clbs, ecms = [], []
         for lb in self.load_balancers.values():
             d = {"loadBalancerId": lb.lb_id, "vpcId": lb.vpc_id, "vip": lb.vip, "name": lb.name,
-                 "listeners": [listener(l, lb.kind == "ecm") for l in lb.listeners]}
+                 "listeners": [listener(l, lb.kind == "ecm", lb.vpc_id) for l in lb.listeners]}
             if lb.kind == "ecm":
                 d["ecmRegion"] = lb.region
                 ecms.append(d)

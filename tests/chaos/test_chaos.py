@@ -11,7 +11,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional
 
 import pytest
 
-from chaos.invariants import RunResult, check
+from chaos.invariants import RunResult, check, record_status_ok
 from chaos.runner import Trace, run
 from chaos.scenario import (
     Delivery, Record, Scenario, base_env, build, cmq_event, cmq_record, lifecycle_body,
@@ -148,6 +148,12 @@ def test_the_checks_catch_a_verification_that_is_fooled() -> None:
     assert "LOST: ins-web00001" in text
     assert "completed (CONTINUE) while it was still bound" in text
     assert result.counts["lost"] == 1
+
+
+def test_the_checks_accept_a_record_that_ended_several_ways_and_refuse_unqueued_work() -> None:
+    """Seed 382: one record's notices were dead-lettered for two reasons (not_leaving; max_attempts)."""
+    assert record_status_ok("dead_lettered+dead_lettered") and record_status_ok("retry_queued+dead_lettered")
+    assert not record_status_ok("failed") and not record_status_ok("retry_queued+failed") and not record_status_ok(None)
 
 
 def _benign() -> Trace:

@@ -163,7 +163,8 @@ def delete(session: CloudSession, queue: str, receipt_handles: Sequence[str]) ->
 
     A call that fails as a whole puts its handles in `failed`; after a permanent failure (no such queue,
     authentication) the remaining handles are put there too without further calls. Deleting is part of
-    finishing work (after a re-queue's send), so it may use the time kept back for that, like `send`.
+    finishing work (after a re-queue's send), so it may use the time kept back for that, like `send`,
+    and what the sends left it (`CloudSession.acks_kept`).
     """
     handles = list(dict.fromkeys(receipt_handles))
     action = f"{SERVICE}:BatchDeleteMessage"
@@ -182,7 +183,7 @@ def delete(session: CloudSession, queue: str, receipt_handles: Sequence[str]) ->
                 session,
                 "BatchDeleteMessage",
                 fields,
-                budget=session.final_budget,
+                budget=session.ack_budget,
                 accept={OK, STALE_HANDLE, DELETE_PARTLY_FAILED, DELETE_ALL_FAILED},
             )
         except CloudError as exc:

@@ -114,6 +114,9 @@ class CloudSession:
         """Smoothed seconds per call: a call is not started when less time than this is left."""
         self.reserved_calls = 2
         """Calls' worth of time kept back for the final queue sends (at least the safety margin)."""
+        self.acks_kept = 0
+        """Calls' worth of time the final sends leave for deleting the queue messages they re-queued
+        (consumer.py): a message re-queued and then not deleted comes back and is re-queued again."""
         self._local = threading.local()
         self.memo: Dict[str, Any] = {}
         """What later stages of this run may reuse instead of reading again (own_hooks.py: the groups' hooks)."""
@@ -232,9 +235,15 @@ class CloudSession:
         """Seconds an essential call may take (what `call` allows with `essential=True`)."""
         return self._final_budget()
 
-    def _final_budget(self) -> float:
-        """Time left for the queue sends that keep unfinished work, less a moment to answer SCF."""
+    def ack_budget(self) -> float:
+        """Seconds a delete of handled queue messages may take: the final time, with what the sends left it."""
         return max(self.deadline.hard_remaining() - self.ANSWER_SECONDS, 0.0)
+
+    def _final_budget(self) -> float:
+        """Time left for the queue sends that keep unfinished work, less a moment to answer SCF and the
+        deletes that must follow them (`acks_kept`)."""
+        kept = self.acks_kept * max(self.latency, self.RESERVED_CALL_FLOOR)
+        return max(self.deadline.hard_remaining() - self.ANSWER_SECONDS - kept, 0.0)
 
     def _work_budget(self) -> float:
         """Time left for non-essential calls: enough is always kept back for the sends that queue leftovers.
@@ -242,7 +251,8 @@ class CloudSession:
         Each kept-back send counts at least `RESERVED_CALL_FLOOR`: the latency estimate follows calls that
         went well, and a send after the real work that finds the time gone loses the event's refusals to
         SCF's retry (chaos seeds 44 and 188, on a loaded machine)."""
-        return self.deadline.remaining(reserve=self.reserved_calls * max(self.latency, self.RESERVED_CALL_FLOOR))
+        calls = self.reserved_calls + self.acks_kept
+        return self.deadline.remaining(reserve=calls * max(self.latency, self.RESERVED_CALL_FLOOR))
 
     def _pause(self, service: str, code: str, attempt: int) -> float:
         """How long to wait before retrying: on the load balancer's task clock when it is busy, within
