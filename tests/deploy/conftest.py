@@ -67,23 +67,25 @@ class Ops:
                 if (c.action in cmq_writes if c.service == "cmq" else SERVICES[c.service].actions[c.action].write)]
 
 
+def operator_shell(emu: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Ops:
+    """The operator's shell pointed at this emulator: its credentials and endpoint only, nothing of this
+    machine's environment or ~/.tencentcloud profile."""
+    import os
+
+    secret_id, secret_key, _ = emu.credentials
+    for name in [k for k in os.environ if k.startswith(("CLB_UNBIND_", "TENCENTCLOUD_"))]:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("TENCENTCLOUD_SECRET_ID", secret_id)
+    monkeypatch.setenv("TENCENTCLOUD_SECRET_KEY", secret_key)
+    monkeypatch.setenv("CLB_UNBIND_ENDPOINT", emu.endpoint)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    return Ops(emu, package_zip(tmp_path / "clb-unbind.zip"))
+
+
 @pytest.fixture
 def ops_for(make_emulator: Callable[..., Any], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Callable[[Dict[str, Any]], Ops]:
     """The operator's shell pointed at an emulator of this estate."""
-    import os
-
-    def make(estate: Dict[str, Any]) -> Ops:
-        emu = make_emulator(estate)
-        secret_id, secret_key, _ = emu.credentials
-        for name in [k for k in os.environ if k.startswith(("CLB_UNBIND_", "TENCENTCLOUD_"))]:
-            monkeypatch.delenv(name, raising=False)
-        monkeypatch.setenv("TENCENTCLOUD_SECRET_ID", secret_id)
-        monkeypatch.setenv("TENCENTCLOUD_SECRET_KEY", secret_key)
-        monkeypatch.setenv("CLB_UNBIND_ENDPOINT", emu.endpoint)
-        monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.tencentcloud profile of this machine's user
-        return Ops(emu, package_zip(tmp_path / "clb-unbind.zip"))
-
-    return make
+    return lambda estate: operator_shell(make_emulator(estate), monkeypatch, tmp_path)
 
 
 @pytest.fixture

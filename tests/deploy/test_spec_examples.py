@@ -5,13 +5,12 @@ Nothing may raise; the exit code may say the example's account differs from what
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any, Callable, List
 
 import pytest
 
-from tests.deploy.conftest import GROUPS, Ops, ops_estate, package_zip
+from tests.deploy.conftest import GROUPS, operator_shell, ops_estate, package_zip
 
 
 def drift(emu: Any) -> None:
@@ -35,14 +34,7 @@ def run(make_emulator: Callable[..., Any], monkeypatch: pytest.MonkeyPatch, tmp_
     from emulator import spec
 
     emu = make_emulator(ops_estate(), **knobs)
-    secret_id, secret_key, _ = emu.credentials
-    for name in [k for k in os.environ if k.startswith(("CLB_UNBIND_", "TENCENTCLOUD_"))]:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("TENCENTCLOUD_SECRET_ID", secret_id)
-    monkeypatch.setenv("TENCENTCLOUD_SECRET_KEY", secret_key)
-    monkeypatch.setenv("CLB_UNBIND_ENDPOINT", emu.endpoint)
-    monkeypatch.setenv("HOME", str(tmp_path))
-    ops = Ops(emu, package_zip(tmp_path / "clb-unbind.zip"))
+    ops = operator_shell(emu, monkeypatch, tmp_path)
     start = len(spec.JOURNAL)
     # The second setup changes a setting (and reads what the first made), the third the code and the role.
     for extra in ((), ("--timeout", "600")):
