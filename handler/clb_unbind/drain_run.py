@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 from .apply import run_per_load_balancer, zero_weights
-from .cloud import ecm, monitor
+from .cloud import monitor
 from .cloud.autoscaling import WAITING_STATE
 from .cloud.clb_addresses import Address, addresses
 from .cloud.errors import CloudError
@@ -218,6 +218,8 @@ def _addresses(session: CloudSession, metered: Sequence[Binding]) -> Dict[str, A
             if cloud is Cloud.CLB:
                 where.update(addresses(session, next(b.region for b in metered if b.cloud is cloud), lbs))
             else:
+                from .cloud import ecm  # only when ECM is bound: a CVM-only run loads no ECM module
+
                 where.update(ecm.addresses(session, lbs))
         except CloudError as exc:
             decision("drain_addresses_unread", level=logging.WARNING, cloud=cloud.value, error_code=exc.code,
