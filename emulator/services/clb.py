@@ -37,7 +37,7 @@ from __future__ import annotations
 import time
 
 import ipaddress
-from typing import Any
+from typing import Any, Iterator
 
 from ..errors import INVALID_PARAMETER, INVALID_PARAMETER_VALUE, UNSUPPORTED_OPERATION, ApiError, missing
 from ..estate import Estate, Instance, Listener, LoadBalancer, Rule, Target
@@ -100,6 +100,21 @@ def find_target(targets: list[Target], ip: str | None, port: int, inst: Instance
 def check_weight(value: Any, path: str) -> None:
     if value is not None and not 0 <= value <= 100:
         raise ApiError(RANGE, f"The value of `{path}` must be within [0, 100], got {value}.")
+
+
+def weighted_targets(rule: dict, path: str) -> Iterator[tuple[str, dict, int]]:
+    """(path, target, weight) of each target of one ``ModifyList`` item of ``BatchModifyTargetWeight``
+    (CLB and ECM share the shape): ``Port`` required, a target's ``Weight`` or else the item's, in [0, 100]."""
+    check_weight(rule.get("Weight"), f"{path}Weight")
+    for j, t in enumerate(require(rule, "Targets", path)):
+        tpath = f"{path}Targets.{j}."
+        if t.get("Port") is None:
+            raise missing(f"{tpath}Port")
+        weight = t.get("Weight") if t.get("Weight") is not None else rule.get("Weight")
+        if weight is None:
+            raise missing(f"{path}Weight")
+        check_weight(weight, f"{tpath}Weight")
+        yield tpath, t, weight
 
 
 def pick_rule(listener: Listener, location_id: str | None, domain: str | None, url: str | None,
@@ -429,15 +444,7 @@ def batch_modify_target_weight(ctx: Ctx, params: dict) -> dict:
             raise ApiError(LISTENER_ID_NOT_FOUND, f"Listener {lid} not found in {lb.lb_id}.")
         rule = pick_rule(listener, r.get("LocationId") or None, r.get("Domain"), r.get("Url"), path)
         targets = rule.targets if rule else listener.targets
-        check_weight(r.get("Weight"), f"{path}Weight")
-        for j, t in enumerate(require(r, "Targets", path)):
-            tpath = f"{path}Targets.{j}."
-            if t.get("Port") is None:
-                raise missing(f"{tpath}Port")
-            weight = t.get("Weight") if t.get("Weight") is not None else r.get("Weight")
-            if weight is None:
-                raise missing(f"{path}Weight")
-            check_weight(weight, f"{tpath}Weight")
+        for tpath, t, weight in weighted_targets(r, path):
             ip, inst, label = resolve_ip(ctx.estate, t, tpath)
             target = find_target(targets, ip, t["Port"], inst)
             if target is None:

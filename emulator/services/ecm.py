@@ -30,11 +30,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import ApiError, missing
+from ..errors import ApiError
 from ..estate import ID_RE, Instance, LoadBalancer, Target
 import time
 
-from .clb import apply_now, check_weight, find_target, not_bound, parse_batch_targets, resolve_ip
+from .clb import apply_now, find_target, not_bound, parse_batch_targets, resolve_ip, weighted_targets
 from ..faults import deny
 from .common import ActionSpec, Ctx, ServiceSpec, check_count, filters, page, require
 
@@ -200,15 +200,7 @@ def batch_modify_target_weight(ctx: Ctx, params: dict) -> dict:
         listener = lb.listener(lid)
         if listener is None:
             raise ApiError(LISTENER_ID_NOT_FOUND, f"Listener {lid} not found in {lb.lb_id}.")
-        check_weight(r.get("Weight"), f"{path}Weight")
-        for j, t in enumerate(require(r, "Targets", path)):
-            tpath = f"{path}Targets.{j}."
-            if t.get("Port") is None:
-                raise missing(f"{tpath}Port")
-            weight = t.get("Weight") if t.get("Weight") is not None else r.get("Weight")
-            if weight is None:
-                raise missing(f"{path}Weight")
-            check_weight(weight, f"{tpath}Weight")
+        for tpath, t, weight in weighted_targets(r, path):
             ip, inst, _ = resolve_ip(estate, t, tpath, kind="ecm")
             target = find_target(listener.targets, ip, t["Port"], inst)
             if target is not None:
