@@ -102,6 +102,14 @@ def check_weight(value: Any, path: str) -> None:
         raise ApiError(RANGE, f"The value of `{path}` must be within [0, 100], got {value}.")
 
 
+def listener_or_error(lb: LoadBalancer, lid: str) -> Listener:
+    """The load balancer's listener `lid`, or `InvalidParameter.ListenerIdNotFound` (CLB and ECM answer alike)."""
+    listener = lb.listener(lid)
+    if listener is None:
+        raise ApiError(LISTENER_ID_NOT_FOUND, f"Listener {lid} not found in {lb.lb_id}.")
+    return listener
+
+
 def weighted_targets(rule: dict, path: str) -> Iterator[tuple[str, dict, int]]:
     """(path, target, weight) of each target of one ``ModifyList`` item of ``BatchModifyTargetWeight``
     (CLB and ECM share the shape): ``Port`` required, a target's ``Weight`` or else the item's, in [0, 100]."""
@@ -249,8 +257,7 @@ def describe_targets(ctx: Ctx, params: dict) -> dict:
     ids = params.get("ListenerIds")
     check_count(ids, 20, "ListenerIds", LENGTH)
     for lid in ids or []:
-        if lb.listener(lid) is None:
-            raise ApiError(LISTENER_ID_NOT_FOUND, f"Listener {lid} not found in {lb.lb_id}.")
+        listener_or_error(lb, lid)
     wanted = filters(params, {"location-id", "private-ip-address", "tag"}, invalid_code=INVALID_FILTER)
     narrowing = bool(wanted)
     out = []
@@ -398,9 +405,7 @@ def deregister_targets(ctx: Ctx, params: dict) -> dict:
     items = require(params, "Targets")
     check_count(items, 20, "Targets", LENGTH)
     lb = clb(ctx, lb_id)
-    listener = lb.listener(lid)
-    if listener is None:
-        raise ApiError(LISTENER_ID_NOT_FOUND, f"Listener {lid} not found in {lb.lb_id}.")
+    listener = listener_or_error(lb, lid)
     rule = pick_rule(listener, params.get("LocationId") or None, params.get("Domain"), params.get("Url"), "")
     targets = rule.targets if rule else listener.targets
     ops, seen = [], set()
@@ -439,9 +444,7 @@ def batch_modify_target_weight(ctx: Ctx, params: dict) -> dict:
     for i, r in enumerate(rules):
         path = f"ModifyList.{i}."
         lid = require(r, "ListenerId", path)
-        listener = lb.listener(lid)
-        if listener is None:
-            raise ApiError(LISTENER_ID_NOT_FOUND, f"Listener {lid} not found in {lb.lb_id}.")
+        listener = listener_or_error(lb, lid)
         rule = pick_rule(listener, r.get("LocationId") or None, r.get("Domain"), r.get("Url"), path)
         targets = rule.targets if rule else listener.targets
         for tpath, t, weight in weighted_targets(r, path):

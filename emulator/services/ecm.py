@@ -34,13 +34,12 @@ from ..errors import ApiError
 from ..estate import ID_RE, Instance, LoadBalancer, Target
 import time
 
-from .clb import apply_now, find_target, not_bound, parse_batch_targets, resolve_ip, weighted_targets
+from .clb import apply_now, find_target, listener_or_error, not_bound, parse_batch_targets, resolve_ip, weighted_targets
 from ..faults import deny
 from .common import ActionSpec, Ctx, ServiceSpec, check_count, filters, page, require
 
 OPERATION_CONFLICT = "FailedOperation.OperationConflict"
 LB_ID_NOT_FOUND = "InvalidParameter.LBIdNotFound"
-LISTENER_ID_NOT_FOUND = "InvalidParameter.ListenerIdNotFound"
 LENGTH = "InvalidParameterValue.Length"
 INVALID_FILTER = "InvalidParameterValue.InvalidFilter"
 FILTER_LIMIT = "InvalidParameterValue.FilterLimitExceeded"
@@ -143,8 +142,7 @@ def describe_targets(ctx: Ctx, params: dict) -> dict:
     lb = ecm_lb(ctx, require(params, "LoadBalancerId"))
     ids = params.get("ListenerIds")
     for lid in ids or []:
-        if lb.listener(lid) is None:
-            raise ApiError(LISTENER_ID_NOT_FOUND, f"Listener {lid} not found in {lb.lb_id}.")
+        listener_or_error(lb, lid)
     out: list[dict[str, Any]] = []
     for listener in lb.listeners:
         if ids is not None and listener.listener_id not in ids:
@@ -197,9 +195,7 @@ def batch_modify_target_weight(ctx: Ctx, params: dict) -> dict:
     for i, r in enumerate(rules):
         path = f"ModifyList.{i}."
         lid = require(r, "ListenerId", path)
-        listener = lb.listener(lid)
-        if listener is None:
-            raise ApiError(LISTENER_ID_NOT_FOUND, f"Listener {lid} not found in {lb.lb_id}.")
+        listener = listener_or_error(lb, lid)
         for tpath, t, weight in weighted_targets(r, path):
             ip, inst, _ = resolve_ip(estate, t, tpath, kind="ecm")
             target = find_target(listener.targets, ip, t["Port"], inst)
