@@ -151,7 +151,9 @@ def look(session: CloudSession, notices: Sequence[Notice], mine: Dict[str, Tuple
     wanted = {iid: n for iid, n in wanted.items() if iid not in out.carried}
     if not wanted:
         return out
-    where = _addresses(session, [b for iid in wanted for b in mine[iid] if _metered(b)])
+    # A drain state keeps each binding's dimensions: only bindings it does not know yet need their address.
+    where = _addresses(session, [b for iid, n in wanted.items() for b in mine[iid] if _metered(b)
+                                 and (n.drain is None or b.label not in {d.key for d in n.drain.bindings})])
     unseen = {iid: str(n.claimed_group) for iid, n in wanted.items() if n.drain is None and n.lifecycle is not None
               and n.claimed_group and (n.reason == WAITING_STATE or _resumed(mine[iid]))}
     starts = hook_started(session, unseen) if unseen else {}
